@@ -1,0 +1,127 @@
+"""The DuckDB catalog: one file, one writer at a time, schema applied on every open.
+
+Writers hold an exclusive lock on `<catalog>.lock` for their whole run, so a second harvest,
+build or training run against the same catalog fails at once with a message naming the holder
+instead of waiting or corrupting anything. Readers open DuckDB read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SCHEMA_PACKAGE = "harvest.schema"
+
+
+class CatalogError(RuntimeError):
+    """The catalog cannot be opened or is not usable."""
+
+
+class CatalogBusy(CatalogError):
+    """Another writer holds the catalog."""
+
+
+def schema_sql() -> list[tuple[str, str]]:
+    """The schema files in apply order, as (name, sql)."""
+    files = sorted(
+        (f for f in resources.files(SCHEMA_PACKAGE).iterdir() if f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
+    return [(f.name, f.read_text(encoding="utf-8")) for f in files]
+
+
+class Catalog:
+    """A DuckDB connection plus the writer lock that guards it."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, lock_fd: int | None) -> None:
+        self.path = path
+        self.con = con
+        self._lock_fd = lock_fd
+
+    @property
+    def writable(self) -> bool:
+        return self._lock_fd is not None
+
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def fetchall(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return self.execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Any = None) -> tuple[Any, ...] | None:
+        return self.execute(sql, params).fetchone()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All statements in the block commit together or not at all."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _take_lock(path: Path) -> int:
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise CatalogBusy(
+            f"catalog {path} is in use by {holder}; wait for it to finish or use another --catalog"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def open_catalog(path: Path, *, write: bool = True) -> Catalog:
+    """Open (and for writers create and migrate) the catalog at `path`."""
+    path = Path(path)
+    if not write:
+        if not path.exists():
+            raise CatalogError(f"catalog {path} does not exist; run `python -m harvest hex` first")
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            raise CatalogError(f"cannot read catalog {path}: {exc}") from None
+        return Catalog(path, con, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = _take_lock(path)
+    try:
+        con = duckdb.connect(str(path))
+        for name, sql in schema_sql():
+            try:
+                con.execute(sql)
+            except duckdb.Error as exc:
+                raise CatalogError(f"applying schema {name} to {path} failed: {exc}") from exc
+    except duckdb.Error as exc:
+        os.close(fd)
+        raise CatalogError(f"cannot open catalog {path}: {exc}") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return Catalog(path, con, fd)

@@ -1,0 +1,32 @@
+-- Shared tables. Timestamps are UTC. Columns named in docs/catalog.md are a public contract:
+-- only add columns (ALTER TABLE ... ADD COLUMN IF NOT EXISTS), never rename or drop.
+
+CREATE TABLE IF NOT EXISTS catalog_meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+-- One row per file kept from a Hex release or a GitHub commit; the bytes live in the blob
+-- store under data/objects/<sha256[0:2]>/<sha256[2:4]>/<sha256>.
+CREATE TABLE IF NOT EXISTS source_files (
+    source         VARCHAR NOT NULL,   -- 'hex' or 'github'
+    origin         VARCHAR NOT NULL,   -- package name or owner/repo
+    origin_version VARCHAR NOT NULL,   -- release version or commit id
+    path           VARCHAR NOT NULL,   -- path inside the package or repository
+    sha256         VARCHAR NOT NULL,   -- lowercase hex SHA-256 of the file bytes
+    bytes          BIGINT  NOT NULL,
+    license        VARCHAR,            -- SPDX id or expression; NULL when unknown
+    recorded_at    TIMESTAMP NOT NULL DEFAULT (now()::TIMESTAMP),
+    PRIMARY KEY (source, origin, origin_version, path)
+);
+
+-- One row per command run, for the summary and for auditing what a crawl did.
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    run_id      VARCHAR PRIMARY KEY,
+    command     VARCHAR NOT NULL,
+    started_at  TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status      VARCHAR NOT NULL,      -- running, ok, failed, interrupted
+    settings    JSON,                  -- resolved settings, secrets removed
+    counts      JSON
+);

@@ -1,0 +1,36 @@
+"""Content-addressed blob store: each file is kept once, under its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from harvest.atomic import atomic_write_bytes
+
+
+class BlobStore:
+    """Blobs live at `<data_dir>/objects/ab/cd/<sha256>`.
+
+    The same file from two releases, or from Hex and GitHub, is written once. Writes are atomic,
+    so a blob that exists is always complete.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / "objects"
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def put(self, data: bytes) -> str:
+        """Store `data` unless it is already present; return its SHA-256 (lowercase hex)."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if not target.is_file():
+            atomic_write_bytes(target, data)
+        return digest
+
+    def read(self, sha256: str) -> bytes:
+        return self.path(sha256).read_bytes()

@@ -1,0 +1,1 @@
+"""QLoRA fine-tuning on a snapshot, with evaluation, merge and export."""

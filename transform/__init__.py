@@ -1,0 +1,1 @@
+"""Turns harvested Elixir source into records, instruction pairs and versioned snapshots."""
