@@ -64,7 +64,10 @@ def main(prog: str, description: str, commands: dict[str, str], argv: Sequence[s
 
 def _short_help(module_name: str) -> str:
     """The subcommand's one-line help, without importing its (possibly heavy) module."""
-    spec = importlib.util.find_spec(module_name)
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except ModuleNotFoundError:
+        spec = None
     if spec is None or spec.origin is None:
         return ""
     with open(spec.origin, encoding="utf-8") as handle:
