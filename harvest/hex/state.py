@@ -160,20 +160,24 @@ def write_package(
 
 
 def write_stats(catalog: Catalog, stats: list[PackageStats]) -> None:
+    """Upsert API extras; the registry columns are filled by write_package, in either order."""
     if not stats:
         return
     with catalog.transaction() as con:
         con.executemany(
-            "UPDATE hex_packages SET downloads_all = ?, downloads_recent = ?, description = ?,"
-            " licenses = ?, api_updated_at = ? WHERE name = ?",
+            "INSERT INTO hex_packages (name, repository, downloads_all, downloads_recent,"
+            " description, licenses, api_updated_at) VALUES (?, 'hexpm', ?, ?, ?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET downloads_all = excluded.downloads_all,"
+            " downloads_recent = excluded.downloads_recent, description = excluded.description,"
+            " licenses = excluded.licenses, api_updated_at = excluded.api_updated_at",
             [
                 (
+                    s.name,
                     s.downloads_all,
                     s.downloads_recent,
                     s.description,
                     list(s.licenses),
                     utcnow(),
-                    s.name,
                 )
                 for s in stats
             ],
