@@ -442,31 +442,30 @@ class HexCrawler:
         send, receive = anyio.create_memory_object_stream[Write](self.settings.concurrency * 4)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._writer, receive)
-            async with send:
-                async with anyio.create_task_group() as workers:
-                    if api_client is not None and self.settings.api_extras:
-                        names_filter = (
-                            [e.name for e in selected]
-                            if (self.settings.package or self.settings.limit)
-                            else None
-                        )
-                        workers.start_soon(self.fetch_stats, api_client, names_filter, send.clone())
-                    queue_send, queue_receive = anyio.create_memory_object_stream[
-                        registry.VersionsEntry
-                    ](0)
-                    for _ in range(self.settings.concurrency):
-                        workers.start_soon(
-                            self._worker,
-                            queue_receive.clone(),
-                            known,
-                            per_package,
-                            names,
-                            send.clone(),
-                        )
-                    queue_receive.close()
-                    async with queue_send:
-                        for entry in todo:
-                            await queue_send.send(entry)
+            async with send, anyio.create_task_group() as workers:
+                if api_client is not None and self.settings.api_extras:
+                    names_filter = (
+                        [e.name for e in selected]
+                        if (self.settings.package or self.settings.limit)
+                        else None
+                    )
+                    workers.start_soon(self.fetch_stats, api_client, names_filter, send.clone())
+                queue_send, queue_receive = anyio.create_memory_object_stream[
+                    registry.VersionsEntry
+                ](0)
+                for _ in range(self.settings.concurrency):
+                    workers.start_soon(
+                        self._worker,
+                        queue_receive.clone(),
+                        known,
+                        per_package,
+                        names,
+                        send.clone(),
+                    )
+                queue_receive.close()
+                async with queue_send:
+                    for entry in todo:
+                        await queue_send.send(entry)
         if not self.settings.package and not self.settings.limit:
             self.counts.removed_packages = state.mark_removed(
                 self.catalog, {e.name for e in versions}

@@ -276,31 +276,43 @@ def _binary(text: str) -> str:
     return f'<<"{escaped}"/utf8>>' if not text.isascii() else f'<<"{escaped}">>'
 
 
+def _pair(key: str, value: str) -> str:
+    return "{" + _binary(key) + "," + value + "}."
+
+
+def _list(items: list[str]) -> str:
+    return "[" + ",".join(items) + "]"
+
+
 def format_metadata(meta: Metadata) -> str:
     """The inverse of parse_metadata in the current (keyed requirements) shape."""
-    reqs = ",".join(
-        '{%s,[{<<"app">>,%s},{<<"optional">>,%s},{<<"requirement">>,%s}]}'
-        % (
-            _binary(r["name"]),
-            _binary(r["app"]),
-            str(r["optional"]).lower(),
-            _binary(r["requirement"]),
+    reqs = [
+        "{"
+        + _binary(r["name"])
+        + ","
+        + _list(
+            [
+                '{<<"app">>,' + _binary(r["app"]) + "}",
+                '{<<"optional">>,' + str(r["optional"]).lower() + "}",
+                '{<<"requirement">>,' + _binary(r["requirement"]) + "}",
+            ]
         )
+        + "}"
         for r in meta.requirements
-    )
+    ]
+    links = ["{" + _binary(k) + "," + _binary(v) + "}" for k, v in meta.links.items()]
     lines = [
-        f'{{<<"name">>,{_binary(meta.name)}}}.',
-        f'{{<<"version">>,{_binary(meta.version)}}}.',
-        f'{{<<"app">>,{_binary(meta.app or meta.name)}}}.',
-        f'{{<<"description">>,{_binary(meta.description or "")}}}.',
-        f'{{<<"licenses">>,[{",".join(_binary(x) for x in meta.licenses)}]}}.',
-        '{<<"links">>,[%s]}.'
-        % ",".join("{%s,%s}" % (_binary(k), _binary(v)) for k, v in meta.links.items()),
-        f'{{<<"files">>,[{",".join(_binary(f) for f in meta.files)}]}}.',
-        f'{{<<"requirements">>,[{reqs}]}}.',
+        _pair("name", _binary(meta.name)),
+        _pair("version", _binary(meta.version)),
+        _pair("app", _binary(meta.app or meta.name)),
+        _pair("description", _binary(meta.description or "")),
+        _pair("licenses", _list([_binary(x) for x in meta.licenses])),
+        _pair("links", _list(links)),
+        _pair("files", _list([_binary(f) for f in meta.files])),
+        _pair("requirements", _list(reqs)),
     ]
     if meta.build_tools:
-        lines.append(f'{{<<"build_tools">>,[{",".join(_binary(t) for t in meta.build_tools)}]}}.')
+        lines.append(_pair("build_tools", _list([_binary(t) for t in meta.build_tools])))
     if meta.elixir:
-        lines.append(f'{{<<"elixir">>,{_binary(meta.elixir)}}}.')
+        lines.append(_pair("elixir", _binary(meta.elixir)))
     return "\n".join(lines) + "\n"

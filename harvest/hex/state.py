@@ -77,7 +77,7 @@ def license_expression(licenses: tuple[str, ...]) -> str | None:
 
 
 def write_release(catalog: Catalog, row: ReleaseRow) -> None:
-    """Replace the release row and its files together, so a crash leaves the old state or the new."""
+    """Replace a release row and its files in one transaction: a crash keeps old or new."""
     now = utcnow()
     license_expr = license_expression(row.licenses)
     with catalog.transaction() as con:
@@ -142,7 +142,8 @@ def write_package(
     name_entry = names.get(entry.name)
     catalog.execute(
         "INSERT INTO hex_packages (name, repository, versions, retired_versions, latest_stable,"
-        " registry_updated_at, package_etag, package_fetched_at) VALUES (?, 'hexpm', ?, ?, ?, ?, ?, ?)"
+        " registry_updated_at, package_etag, package_fetched_at)"
+        " VALUES (?, 'hexpm', ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (name) DO UPDATE SET versions = excluded.versions,"
         " retired_versions = excluded.retired_versions, latest_stable = excluded.latest_stable,"
         " registry_updated_at = excluded.registry_updated_at,"

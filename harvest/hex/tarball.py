@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import io
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO
 
@@ -66,7 +66,7 @@ def read_tarball(
     """
     limits = limits or ArchiveLimits()
     try:
-        archive = tarfile.open(fileobj=fileobj, mode="r:")
+        archive = tarfile.open(fileobj=fileobj, mode="r:")  # noqa: SIM115 (closed below)
     except tarfile.TarError as exc:
         raise TarballError("corrupt_tarball", str(exc)) from exc
     with archive:
@@ -132,7 +132,7 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes, **overrides: object) 
     archive.addfile(info, io.BytesIO(data) if info.isfile() else None)
 
 
-def build_contents(files: dict[str, bytes], extra: Iterator[tarfile.TarInfo] = iter(())) -> bytes:
+def build_contents(files: dict[str, bytes], extra: Iterable[tarfile.TarInfo] = ()) -> bytes:
     """A deterministic contents.tar.gz (no gzip mtime, fixed member times)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w:") as archive:

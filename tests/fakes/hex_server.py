@@ -234,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # quiet
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         repo = self.server.repo
         url = urlparse(self.path)
         path = unquote(url.path)

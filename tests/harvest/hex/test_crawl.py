@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def _lib(name: str, body: str = "") -> dict[str, bytes]:
     mod = name.title().replace("_", "")
+    source = f'defmodule {mod} do\n  @doc "Hi."\n  def hi, do: :hi\n{body}end\n'
     return {
-        f"lib/{name}.ex": f'defmodule {mod} do\n  @doc "Hi."\n  def hi, do: :hi\n{body}end\n'.encode(),
+        f"lib/{name}.ex": source.encode(),
         "lib/shared.ex": b"defmodule Shared do\nend\n",
         "README.md": b"# readme\n",
     }
