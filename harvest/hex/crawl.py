@@ -19,12 +19,11 @@ from typing import Any
 
 import anyio
 import httpx
-from anyio.streams.memory import MemoryObjectSendStream
 
 from harvest.archive import ArchiveLimits
 from harvest.catalog import Catalog
 from harvest.hex import registry, repo, state
-from harvest.hex.api import ApiCounters, PackageStats, iter_package_stats
+from harvest.hex.api import ApiCounters, iter_package_stats
 from harvest.hex.config import HexSettings, keep_path
 from harvest.hex.errors import RegistryError, TarballError
 from harvest.hex.select import RETRYABLE_SKIPS, Choice, choose_releases, registry_changed
@@ -74,8 +73,8 @@ class CrawlCounts:
             self.errors.append(f"{row.package} {row.version} quarantined: {row.error}")
 
 
-# What the workers send to the writer: a callable that takes the catalog.
-Write = Callable[[Catalog], None]
+# (status, outer_checksum, error) of a release already in the catalog.
+ReleaseState = tuple[str, str | None, str | None]
 
 
 @dataclass
@@ -88,6 +87,9 @@ class HexCrawler:
     reporter: ProgressReporter
     now: Callable[[], datetime] = state.utcnow
     counts: CrawlCounts = field(default_factory=CrawlCounts)
+    batch: state.Batch = field(default_factory=state.Batch)
+    cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    flush_interval: float = 1.0
 
     @property
     def data_dir(self) -> Path:
@@ -97,17 +99,17 @@ class HexCrawler:
 
     async def fetch_signed(self, url: str) -> bytes | None:
         """A registry body, from the network or (on 304) from the cache; None if missing."""
-        etag, cached_sha = state.get_cache(self.catalog, url)
+        etag, cached_sha = self.cache.get(url, (None, None))
         if cached_sha and not self.store.exists(cached_sha):
             etag, cached_sha = None, None
         response = await repo.fetch_registry(self.client, url, etag, self.settings.retries)
         if response.status == 304 and cached_sha:
             self.counts.registry_not_modified += 1
-            return self.store.read(cached_sha)
+            return await anyio.to_thread.run_sync(self.store.read, cached_sha)
         if response.status != 200 or response.body is None:
             return None
         sha = await anyio.to_thread.run_sync(self.store.put, response.body)
-        state.put_cache(self.catalog, url, response.etag, sha)
+        self.cache[url] = self.batch.cache[url] = (response.etag, sha)
         return response.body
 
     async def load_registry(
@@ -162,7 +164,7 @@ class HexCrawler:
         self,
         entry: registry.VersionsEntry,
         known: state.KnownPackage | None,
-        releases: dict[str, tuple[str, str | None, str | None]],
+        releases: dict[str, ReleaseState],
         names: dict[str, registry.NameEntry],
     ) -> bool:
         if known is None or registry_changed(entry, known.versions, known.retired):
@@ -186,9 +188,8 @@ class HexCrawler:
         self,
         entry: registry.VersionsEntry,
         known: state.KnownPackage | None,
-        releases: dict[str, tuple[str, str | None, str | None]],
+        releases: dict[str, ReleaseState],
         names: dict[str, registry.NameEntry],
-        send: MemoryObjectSendStream[Write],
     ) -> None:
         url = repo.package_url(self.settings.repo_url, entry.name)
         try:
@@ -201,7 +202,7 @@ class HexCrawler:
         except Exception as exc:
             if not (isinstance(exc, RegistryError) or is_transient(exc)):
                 raise
-            await self._fail_package(entry, f"registry: {exc}", send)
+            self._fail_package(entry, f"registry: {exc}")
             return
         now = self.now()
         min_age = timedelta(minutes=self.settings.min_age_minutes)
@@ -210,15 +211,17 @@ class HexCrawler:
                 entry.name, choice, releases.get(choice.release.version)
             )
             if row is not None:
-                await send.send(lambda cat, row=row: state.write_release(cat, row))
+                self.batch.releases[(row.package, row.version)] = row
                 self.counts.record(row)
-        latest = latest_stable(entry.versions)
-        etag = state.get_cache(self.catalog, url)[0]
-        await send.send(lambda cat: state.write_package(cat, entry, latest, names, etag))
+        name_entry = names.get(entry.name)
+        self.batch.packages[entry.name] = state.PackageRow(
+            entry,
+            latest_stable(entry.versions),
+            name_entry.updated_at if name_entry else None,
+            self.cache.get(url, (None, ""))[0],
+        )
 
-    async def _fail_package(
-        self, entry: registry.VersionsEntry, error: str, send: MemoryObjectSendStream[Write]
-    ) -> None:
+    def _fail_package(self, entry: registry.VersionsEntry, error: str) -> None:
         targets = (
             entry.versions
             if self.settings.releases == "all"
@@ -229,10 +232,10 @@ class HexCrawler:
                 entry.name, version, "failed", error=error, is_prerelease=is_prerelease(version)
             )
             self.counts.record(row)
-            await send.send(lambda cat, row=row: state.write_release(cat, row))
+            self.batch.releases[(row.package, row.version)] = row
 
     async def process_choice(
-        self, name: str, choice: Choice, previous: tuple[str, str | None, str | None] | None
+        self, name: str, choice: Choice, previous: ReleaseState | None
     ) -> state.ReleaseRow | None:
         rel = choice.release
         base = self._base_row(name, rel)
@@ -240,14 +243,7 @@ class HexCrawler:
             return state.ReleaseRow(**{**base, "status": "skipped", "error": choice.skip_reason})
         if previous and previous[0] in state.FINAL_STATUSES and previous[1] == rel.outer_checksum:
             self.counts.unchanged += 1
-            await anyio.to_thread.run_sync(
-                state.update_retirement,
-                self.catalog,
-                name,
-                rel.version,
-                rel.retired_reason,
-                rel.retired_message,
-            )
+            self.batch.retirements[(name, rel.version)] = (rel.retired_reason, rel.retired_message)
             return None
         return await self.fetch_release(name, rel, base)
 
@@ -379,24 +375,9 @@ class HexCrawler:
 
     # -- API extras -------------------------------------------------------------------------
 
-    async def fetch_stats(
-        self,
-        api_client: httpx.AsyncClient,
-        names: list[str] | None,
-        send: MemoryObjectSendStream[Write],
-    ) -> None:
-        async with send:
-            await self._fetch_stats(api_client, names, send)
-
-    async def _fetch_stats(
-        self,
-        api_client: httpx.AsyncClient,
-        names: list[str] | None,
-        send: MemoryObjectSendStream[Write],
-    ) -> None:
+    async def fetch_stats(self, api_client: httpx.AsyncClient, names: list[str] | None) -> None:
         limiter = HeaderRateLimiter(self.settings.api_budget)
         counters = ApiCounters()
-        batch: list[PackageStats] = []
         try:
             async for stats in iter_package_stats(
                 api_client,
@@ -406,31 +387,26 @@ class HexCrawler:
                 names=names,
                 attempts=self.settings.retries,
             ):
-                batch.append(stats)
-                if len(batch) >= 100:
-                    await send.send(lambda cat, b=batch: state.write_stats(cat, b))
-                    batch = []
+                self.batch.stats[stats.name] = stats
         except Exception as exc:
             # Download counts are extras: a failure is reported, the mirror still completes.
             if not (is_transient(exc) or isinstance(exc, httpx.HTTPStatusError | ValueError)):
                 raise
             self.counts.errors.append(f"API extras incomplete: {exc}")
-        if batch:
-            await send.send(lambda cat, b=batch: state.write_stats(cat, b))
         self.counts.api_requests = counters.requests
         self.counts.api_throttled = counters.throttled
 
     # -- the whole crawl --------------------------------------------------------------------
 
     async def run(self, api_client: httpx.AsyncClient | None = None) -> CrawlCounts:
+        self.cache = state.load_cache(self.catalog)
         versions, names = await self.load_registry()
         self.counts.packages_in_registry = len(versions)
         selected = self.select(versions)
         self.counts.packages_selected = len(selected)
         known = state.load_known_packages(self.catalog)
-        releases = state.load_release_states(self.catalog)
-        per_package: dict[str, dict[str, tuple[str, str | None, str | None]]] = {}
-        for (pkg, ver), value in releases.items():
+        per_package: dict[str, dict[str, ReleaseState]] = {}
+        for (pkg, ver), value in state.load_release_states(self.catalog).items():
             per_package.setdefault(pkg, {})[ver] = value
         todo = [
             e
@@ -439,33 +415,27 @@ class HexCrawler:
         ]
         self.counts.packages_unchanged = len(selected) - len(todo)
         self.reporter.set_total(len(todo))
-        send, receive = anyio.create_memory_object_stream[Write](self.settings.concurrency * 4)
+        done = anyio.Event()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._writer, receive)
-            async with send, anyio.create_task_group() as workers:
+            tg.start_soon(self._flusher, done)
+            async with anyio.create_task_group() as workers:
                 if api_client is not None and self.settings.api_extras:
-                    names_filter = (
-                        [e.name for e in selected]
-                        if (self.settings.package or self.settings.limit)
-                        else None
+                    subset = self.settings.package or self.settings.limit
+                    workers.start_soon(
+                        self.fetch_stats, api_client, [e.name for e in selected] if subset else None
                     )
-                    workers.start_soon(self.fetch_stats, api_client, names_filter, send.clone())
                 queue_send, queue_receive = anyio.create_memory_object_stream[
                     registry.VersionsEntry
                 ](0)
                 for _ in range(self.settings.concurrency):
                     workers.start_soon(
-                        self._worker,
-                        queue_receive.clone(),
-                        known,
-                        per_package,
-                        names,
-                        send.clone(),
+                        self._worker, queue_receive.clone(), known, per_package, names
                     )
                 queue_receive.close()
                 async with queue_send:
                     for entry in todo:
                         await queue_send.send(entry)
+            done.set()
         if not self.settings.package and not self.settings.limit:
             self.counts.removed_packages = state.mark_removed(
                 self.catalog, {e.name for e in versions}
@@ -476,21 +446,28 @@ class HexCrawler:
         self,
         queue: Any,
         known: dict[str, state.KnownPackage],
-        per_package: dict[str, dict[str, tuple[str, str | None, str | None]]],
+        per_package: dict[str, dict[str, ReleaseState]],
         names: dict[str, registry.NameEntry],
-        send: MemoryObjectSendStream[Write],
     ) -> None:
-        async with send, queue:
+        async with queue:
             async for entry in queue:
                 await self.process_package(
-                    entry, known.get(entry.name), per_package.get(entry.name, {}), names, send
+                    entry, known.get(entry.name), per_package.get(entry.name, {}), names
                 )
                 self.reporter.advance(1)
 
-    async def _writer(self, receive: Any) -> None:
-        async with receive:
-            async for write in receive:
-                write(self.catalog)
+    async def _flusher(self, done: anyio.Event) -> None:
+        """The only code that writes to the catalog during a crawl: a batch per interval,
+        in a thread, so downloads go on while DuckDB commits."""
+        while True:
+            finished = done.is_set()
+            if len(self.batch):
+                batch, self.batch = self.batch, state.Batch()
+                await anyio.to_thread.run_sync(state.write_batch, self.catalog, batch)
+            if finished:
+                return
+            with anyio.move_on_after(self.flush_interval):
+                await done.wait()
 
 
 def _sha256_file(path: Path) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
+
 from harvest.catalog import Catalog
 from harvest.hex.api import PackageStats
-from harvest.hex.registry import NameEntry, VersionsEntry
+from harvest.hex.registry import VersionsEntry
 
 FINAL_STATUSES = ("fetched", "quarantined")
 
@@ -76,71 +78,125 @@ def license_expression(licenses: tuple[str, ...]) -> str | None:
     return " OR ".join(cleaned) if cleaned else None
 
 
-def write_release(catalog: Catalog, row: ReleaseRow) -> None:
-    """Replace a release row and its files in one transaction: a crash keeps old or new."""
-    now = utcnow()
-    license_expr = license_expression(row.licenses)
-    with catalog.transaction() as con:
-        con.execute(
-            "DELETE FROM source_files WHERE source = 'hex' AND origin = ? AND origin_version = ?",
-            [row.package, row.version],
+@dataclass(frozen=True)
+class PackageRow:
+    entry: VersionsEntry
+    latest_stable: str | None
+    registry_updated_at: datetime | None
+    etag: str | None
+
+
+@dataclass
+class Batch:
+    """Everything the crawl learned since the last commit; written in one transaction."""
+
+    releases: dict[tuple[str, str], ReleaseRow] = field(default_factory=dict)
+    packages: dict[str, PackageRow] = field(default_factory=dict)
+    cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    stats: dict[str, PackageStats] = field(default_factory=dict)
+    retirements: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return (
+            len(self.releases)
+            + len(self.packages)
+            + len(self.cache)
+            + len(self.stats)
+            + len(self.retirements)
         )
-        if row.files:
-            con.executemany(
-                "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
-                " license, recorded_at) VALUES ('hex', ?, ?, ?, ?, ?, ?, ?)",
-                [(row.package, row.version, p, s, b, license_expr, now) for p, s, b in row.files],
-            )
-        con.execute(
-            "INSERT OR REPLACE INTO hex_releases (package, version, outer_checksum, inner_checksum,"
-            " licenses, retired_reason, retired_message, published_at, status, error, app,"
-            " description, build_tools, elixir_requirement, links, requirements, tarball_bytes,"
-            " files_kept, is_prerelease, updated_at, removed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            [
-                row.package,
-                row.version,
-                row.outer_checksum,
-                row.inner_checksum,
-                list(row.licenses),
-                row.retired_reason,
-                row.retired_message,
-                row.published_at,
-                row.status,
-                row.error,
-                row.app,
-                row.description,
-                list(row.build_tools),
-                row.elixir_requirement,
-                json.dumps(row.links) if row.links is not None else None,
-                json.dumps(row.requirements) if row.requirements is not None else None,
-                row.tarball_bytes,
-                len(row.files),
-                row.is_prerelease,
-                now,
+
+
+def _release_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
+    return pa.table(
+        {
+            "package": [r.package for r in rows],
+            "version": [r.version for r in rows],
+            "outer_checksum": [r.outer_checksum for r in rows],
+            "inner_checksum": [r.inner_checksum for r in rows],
+            "licenses": [list(r.licenses) for r in rows],
+            "retired_reason": [r.retired_reason for r in rows],
+            "retired_message": [r.retired_message for r in rows],
+            "published_at": pa.array([r.published_at for r in rows], pa.timestamp("us")),
+            "status": [r.status for r in rows],
+            "error": [r.error for r in rows],
+            "app": [r.app for r in rows],
+            "description": [r.description for r in rows],
+            "build_tools": [list(r.build_tools) for r in rows],
+            "elixir_requirement": [r.elixir_requirement for r in rows],
+            "links": [json.dumps(r.links) if r.links is not None else None for r in rows],
+            "requirements": [
+                json.dumps(r.requirements) if r.requirements is not None else None for r in rows
             ],
-        )
-
-
-def update_retirement(
-    catalog: Catalog, package: str, version: str, reason: str | None, message: str | None
-) -> None:
-    catalog.execute(
-        "UPDATE hex_releases SET retired_reason = ?, retired_message = ?, updated_at = ?"
-        " WHERE package = ? AND version = ?",
-        [reason, message, utcnow(), package, version],
+            "tarball_bytes": pa.array([r.tarball_bytes for r in rows], pa.int64()),
+            "files_kept": pa.array([len(r.files) for r in rows], pa.int32()),
+            "is_prerelease": pa.array([r.is_prerelease for r in rows], pa.bool_()),
+            "updated_at": pa.array([now] * len(rows), pa.timestamp("us")),
+        }
     )
 
 
-def write_package(
-    catalog: Catalog,
-    entry: VersionsEntry,
-    latest: str | None,
-    names: dict[str, NameEntry],
-    etag: str | None,
-) -> None:
-    name_entry = names.get(entry.name)
-    catalog.execute(
+def _file_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("origin", "origin_version", "path", "sha256", "bytes", "license")
+    }
+    for r in rows:
+        license_expr = license_expression(r.licenses)
+        for path, sha, size in r.files:
+            for key, value in zip(
+                cols, (r.package, r.version, path, sha, size, license_expr), strict=True
+            ):
+                cols[key].append(value)
+    table = pa.table({**cols, "bytes": pa.array(cols["bytes"], pa.int64())})
+    return table.append_column("recorded_at", pa.array([now] * len(table), pa.timestamp("us")))
+
+
+def write_batch(catalog: Catalog, batch: Batch) -> None:
+    """Commit a batch: release rows replace earlier ones together with their files."""
+    now = utcnow()
+    with catalog.transaction() as con:
+        if batch.releases:
+            rows = list(batch.releases.values())
+            releases, files = _release_table(rows, now), _file_table(rows, now)
+            con.register("batch_releases", releases)
+            con.register("batch_files", files)
+            con.execute(
+                "DELETE FROM source_files WHERE source = 'hex' AND (origin, origin_version) IN"
+                " (SELECT package, version FROM batch_releases)"
+            )
+            con.execute(
+                "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
+                " license, recorded_at) SELECT 'hex', origin, origin_version, path, sha256,"
+                " bytes, license, recorded_at FROM batch_files"
+            )
+            con.execute(
+                "INSERT OR REPLACE INTO hex_releases (package, version, outer_checksum,"
+                " inner_checksum, licenses, retired_reason, retired_message, published_at, status,"
+                " error, app, description, build_tools, elixir_requirement, links, requirements,"
+                " tarball_bytes, files_kept, is_prerelease, updated_at, removed_at)"
+                " SELECT *, NULL FROM batch_releases"
+            )
+            con.unregister("batch_releases")
+            con.unregister("batch_files")
+        if batch.retirements:
+            con.executemany(
+                "UPDATE hex_releases SET retired_reason = ?, retired_message = ?, updated_at = ?"
+                " WHERE package = ? AND version = ?",
+                [(r, m, now, p, v) for (p, v), (r, m) in batch.retirements.items()],
+            )
+        _write_packages(con, list(batch.packages.values()), now)
+        _write_stats(con, list(batch.stats.values()), now)
+        if batch.cache:
+            con.executemany(
+                "INSERT OR REPLACE INTO hex_registry_cache (url, etag, body_sha256, fetched_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(url, etag, sha, now) for url, (etag, sha) in batch.cache.items()],
+            )
+
+
+def _write_packages(con: Any, rows: list[PackageRow], now: datetime) -> None:
+    if not rows:
+        return
+    con.executemany(
         "INSERT INTO hex_packages (name, repository, versions, retired_versions, latest_stable,"
         " registry_updated_at, package_etag, package_fetched_at)"
         " VALUES (?, 'hexpm', ?, ?, ?, ?, ?, ?)"
@@ -149,40 +205,35 @@ def write_package(
         " registry_updated_at = excluded.registry_updated_at,"
         " package_etag = excluded.package_etag, package_fetched_at = excluded.package_fetched_at",
         [
-            entry.name,
-            list(entry.versions),
-            list(entry.retired_versions),
-            latest,
-            name_entry.updated_at if name_entry else None,
-            etag,
-            utcnow(),
+            (
+                p.entry.name,
+                list(p.entry.versions),
+                list(p.entry.retired_versions),
+                p.latest_stable,
+                p.registry_updated_at,
+                p.etag,
+                now,
+            )
+            for p in rows
         ],
     )
 
 
-def write_stats(catalog: Catalog, stats: list[PackageStats]) -> None:
-    """Upsert API extras; the registry columns are filled by write_package, in either order."""
+def _write_stats(con: Any, stats: list[PackageStats], now: datetime) -> None:
+    """Upsert API extras; the registry columns are filled by the package rows, in either order."""
     if not stats:
         return
-    with catalog.transaction() as con:
-        con.executemany(
-            "INSERT INTO hex_packages (name, repository, downloads_all, downloads_recent,"
-            " description, licenses, api_updated_at) VALUES (?, 'hexpm', ?, ?, ?, ?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET downloads_all = excluded.downloads_all,"
-            " downloads_recent = excluded.downloads_recent, description = excluded.description,"
-            " licenses = excluded.licenses, api_updated_at = excluded.api_updated_at",
-            [
-                (
-                    s.name,
-                    s.downloads_all,
-                    s.downloads_recent,
-                    s.description,
-                    list(s.licenses),
-                    utcnow(),
-                )
-                for s in stats
-            ],
-        )
+    con.executemany(
+        "INSERT INTO hex_packages (name, repository, downloads_all, downloads_recent,"
+        " description, licenses, api_updated_at) VALUES (?, 'hexpm', ?, ?, ?, ?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET downloads_all = excluded.downloads_all,"
+        " downloads_recent = excluded.downloads_recent, description = excluded.description,"
+        " licenses = excluded.licenses, api_updated_at = excluded.api_updated_at",
+        [
+            (s.name, s.downloads_all, s.downloads_recent, s.description, list(s.licenses), now)
+            for s in stats
+        ],
+    )
 
 
 def mark_removed(catalog: Catalog, present: set[str]) -> int:
@@ -197,14 +248,7 @@ def mark_removed(catalog: Catalog, present: set[str]) -> int:
     return len(gone)
 
 
-def get_cache(catalog: Catalog, url: str) -> tuple[str | None, str | None]:
-    row = catalog.fetchone("SELECT etag, body_sha256 FROM hex_registry_cache WHERE url = ?", [url])
-    return (row[0], row[1]) if row else (None, None)
-
-
-def put_cache(catalog: Catalog, url: str, etag: str | None, body_sha256: str) -> None:
-    catalog.execute(
-        "INSERT OR REPLACE INTO hex_registry_cache (url, etag, body_sha256, fetched_at)"
-        " VALUES (?, ?, ?, ?)",
-        [url, etag, body_sha256, utcnow()],
-    )
+def load_cache(catalog: Catalog) -> dict[str, tuple[str | None, str]]:
+    """url -> (etag, body_sha256) for every registry resource fetched before."""
+    rows = catalog.fetchall("SELECT url, etag, body_sha256 FROM hex_registry_cache")
+    return {r[0]: (r[1], r[2]) for r in rows}
