@@ -456,6 +456,10 @@ class HexCrawler:
                 )
                 self.reporter.advance(1)
 
+    def _commit(self, batch: state.Batch) -> None:
+        self.store.sync()  # blobs first, so committed rows never point at lost files
+        state.write_batch(self.catalog, batch)
+
     async def _flusher(self, done: anyio.Event) -> None:
         """The only code that writes to the catalog during a crawl: a batch per interval,
         in a thread, so downloads go on while DuckDB commits."""
@@ -463,7 +467,7 @@ class HexCrawler:
             finished = done.is_set()
             if len(self.batch):
                 batch, self.batch = self.batch, state.Batch()
-                await anyio.to_thread.run_sync(state.write_batch, self.catalog, batch)
+                await anyio.to_thread.run_sync(self._commit, batch)
             if finished:
                 return
             with anyio.move_on_after(self.flush_interval):
