@@ -23,20 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.hex_server import FakePackage, FakeRelease, HexServer  # noqa: E402
 
-WORDS = [
-    "state",
-    "reply",
-    "call",
-    "cast",
-    "init",
-    "handle",
-    "info",
-    "worker",
-    "supervisor",
-    "child",
-    "spec",
-    "process",
-]
+WORDS = ["state", "reply", "call", "cast", "init", "handle"]
+WORDS += ["info", "worker", "supervisor", "child", "spec", "process"]
 
 
 def make_packages(count: int, seed: int = 7) -> list[FakePackage]:
