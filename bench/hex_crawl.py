@@ -28,12 +28,15 @@ WORDS += ["info", "worker", "supervisor", "child", "spec", "process"]
 
 
 def make_packages(count: int, seed: int = 7) -> list[FakePackage]:
-    """Packages of 3-12 modules, 1-8 KiB each: the size range of typical Hex libraries."""
+    """Packages of 3-12 modules plus docs and assets with a long-tailed size (log-normal, median
+    ~40 KiB of text before compression), closer to real Hex tarballs than bare modules."""
     rng = random.Random(seed)
     packages = []
     for i in range(count):
         name = f"bench_pkg_{i:05d}"
-        files = {}
+        extra = int(min(rng.lognormvariate(10.6, 1.0), 4 * 2**20))
+        words = rng.choices(WORDS + ["the", "a", "of", "to", "and"], k=extra // 6)
+        files = {"README.md": " ".join(words).encode()}
         for m in range(rng.randint(3, 12)):
             body = "\n".join(
                 f'  @doc "{" ".join(rng.choices(WORDS, k=8))}"\n'
@@ -45,19 +48,21 @@ def make_packages(count: int, seed: int = 7) -> list[FakePackage]:
     return packages
 
 
-def peak_rss_of(cmd: list[str]) -> tuple[float, int, int]:
-    """Run `cmd`, sampling its RSS; returns (seconds, peak bytes, exit code)."""
+def peak_rss_of(cmd: list[str]) -> tuple[float, int, int, float]:
+    """Run `cmd`, sampling its RSS; returns (seconds, peak bytes, exit code, CPU seconds)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     handle = psutil.Process(proc.pid)
-    peak = 0
+    peak, cpu = 0, 0.0
     while proc.poll() is None:
         try:
             peak = max(peak, handle.memory_info().rss)
+            times = handle.cpu_times()
+            cpu = times.user + times.system
         except psutil.NoSuchProcess:
             break
         time.sleep(0.02)
-    return time.perf_counter() - started, peak, proc.returncode
+    return time.perf_counter() - started, peak, proc.returncode, cpu
 
 
 def run_once(count: int, concurrency: int) -> dict[str, float]:
@@ -102,7 +107,7 @@ def run_once(count: int, concurrency: int) -> dict[str, float]:
             "--concurrency",
             str(concurrency),
         ]
-        seconds, peak, code = peak_rss_of(cmd)
+        seconds, peak, code, cpu = peak_rss_of(cmd)
         if code != 0:
             raise SystemExit(f"harvest exited {code}")
         threading.Event().wait(0.1)
@@ -116,7 +121,7 @@ def run_once(count: int, concurrency: int) -> dict[str, float]:
             "curl_mb_per_s": total_bytes / 2**20 / curl_seconds,
             "ratio_vs_curl": curl_seconds / seconds,
             "api_429": server.repo.api_throttled,
-            "total_mb": total_bytes / 2**20,
+            "total_mb": total_bytes / 2**20, "cpu_s": cpu,
         }
 
 
@@ -134,7 +139,7 @@ def main() -> None:
         print(
             f"{r['packages']:>8} {r['total_mb']:>7.1f} {r['seconds']:>7.2f} "
             f"{r['tarballs_per_s']:>7.1f} {r['mb_per_s']:>7.2f} {r['peak_rss_mb']:>8.1f} "
-            f"{r['curl_seconds']:>7.2f} {r['ratio_vs_curl']:>7.2f} {r['api_429']:>5}",
+            f"{r['cpu_s']:>6.1f} {r['curl_seconds']:>7.2f} {r['ratio_vs_curl']:>7.2f} {r['api_429']:>5}",
             flush=True,
         )
 

@@ -46,6 +46,13 @@ def test_hostile_tarballs_are_rejected(variant: str, reason: str) -> None:
     assert err.value.reason == reason
 
 
+def test_inner_checksum_covers_bytes_the_tar_reader_leaves_unread() -> None:
+    # A big, compressible member leaves gzip trailer and tar padding unread by tarfile.
+    files = {"lib/a.ex": b"defmodule A do end\n", "docs/big.md": b"word " * 400_000}
+    data = release_tarball("big", FakeRelease("1.0.0", files))
+    assert read_tarball(io.BytesIO(data), want=keep_path).metadata.name == "big"
+
+
 def test_unsupported_format_version() -> None:
     from harvest.hex.tarball import build_contents, build_tarball
 
