@@ -101,13 +101,18 @@ def _take_lock(path: Path) -> int:
     return fd
 
 
-def open_catalog(path: Path, *, write: bool = True, memory_limit: str | None = None) -> Catalog:
+def open_catalog(
+    path: Path, *, write: bool = True, memory_limit: str | None = None, threads: int | None = None
+) -> Catalog:
     """Open (and for writers create and migrate) the catalog at `path`.
 
-    `memory_limit` caps DuckDB's buffer pool (default: 80% of RAM), so a long crawl whose
-    writes are small keeps a small, flat footprint.
+    `memory_limit` caps DuckDB's buffer pool (default: 80% of RAM) and `threads` its worker
+    threads (default: one per core), so a long crawl whose writes are small keeps a small,
+    flat footprint.
     """
-    config = {"memory_limit": memory_limit} if memory_limit else {}
+    config: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
+    if threads:
+        config["threads"] = threads
     path = Path(path)
     if not write:
         if not path.exists():
