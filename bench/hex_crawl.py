@@ -35,7 +35,7 @@ def make_packages(count: int, seed: int = 7) -> list[FakePackage]:
     for i in range(count):
         name = f"bench_pkg_{i:05d}"
         extra = int(min(rng.lognormvariate(10.6, 1.0), 4 * 2**20))
-        words = rng.choices(WORDS + ["the", "a", "of", "to", "and"], k=extra // 6)
+        words = rng.choices([*WORDS, "the", "a", "of", "to", "and"], k=extra // 6)
         files = {"README.md": " ".join(words).encode()}
         for m in range(rng.randint(3, 12)):
             body = "\n".join(
@@ -121,7 +121,8 @@ def run_once(count: int, concurrency: int) -> dict[str, float]:
             "curl_mb_per_s": total_bytes / 2**20 / curl_seconds,
             "ratio_vs_curl": curl_seconds / seconds,
             "api_429": server.repo.api_throttled,
-            "total_mb": total_bytes / 2**20, "cpu_s": cpu,
+            "total_mb": total_bytes / 2**20,
+            "cpu_s": cpu,
         }
 
 
@@ -132,14 +133,15 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'packages':>8} {'MiB':>7} {'wall s':>7} {'tar/s':>7} {'MiB/s':>7} {'RSS MiB':>8} "
-        f"{'curl s':>7} {'vs curl':>7} {'429s':>5}"
+        f"{'CPU s':>6} {'curl s':>7} {'vs curl':>7} {'429s':>5}"
     )
     for count in args.packages:
         r = run_once(count, args.concurrency)
         print(
             f"{r['packages']:>8} {r['total_mb']:>7.1f} {r['seconds']:>7.2f} "
             f"{r['tarballs_per_s']:>7.1f} {r['mb_per_s']:>7.2f} {r['peak_rss_mb']:>8.1f} "
-            f"{r['cpu_s']:>6.1f} {r['curl_seconds']:>7.2f} {r['ratio_vs_curl']:>7.2f} {r['api_429']:>5}",
+            f"{r['cpu_s']:>6.1f} {r['curl_seconds']:>7.2f} {r['ratio_vs_curl']:>7.2f} "
+            f"{r['api_429']:>5}",
             flush=True,
         )
 
