@@ -30,14 +30,18 @@ class QLoRAConfig(BaseModel):
     base_model: str = Field(
         "mistralai/Devstral-Small-2507", description="Hub id or local directory of the base model"
     )
-    tokenizer: str | None = Field(None, description="tokenizer id or directory (default: base_model)")
+    tokenizer: str | None = Field(
+        None, description="tokenizer id or directory (default: base_model)"
+    )
     dataset: str | None = Field(None, description="snapshot version (default: the newest)")
     stage: Stage = Field("instruct", description="corpus = continued pretraining, instruct = SFT")
     init_adapter: str | None = Field(None, description="run id or adapter dir to start from")
     catalog: Path = Field(Path("data/catalog.duckdb"), description="DuckDB catalog file")
     output_dir: Path = Field(Path("runs"), description="runs are written to OUTPUT_DIR/<run-id>/")
     max_train_rows: int | None = Field(None, gt=0, description="use only the first N train rows")
-    max_eval_rows: int | None = Field(None, gt=0, description="use only the first N validation rows")
+    max_eval_rows: int | None = Field(
+        None, gt=0, description="use only the first N validation rows"
+    )
 
     # quantization (bitsandbytes)
     load_in_4bit: bool = Field(True, description="load the base in 4 bit (QLoRA)")
@@ -65,11 +69,14 @@ class QLoRAConfig(BaseModel):
 
     # data shaping
     sequence_len: int = Field(
-        4096, ge=16, validation_alias=AliasChoices("sequence_len", "max_length"),
+        4096,
+        ge=16,
+        validation_alias=AliasChoices("sequence_len", "max_length"),
         description="tokens per packed row (alias: max_length)",
     )
     sample_packing: bool = Field(
-        True, validation_alias=AliasChoices("sample_packing", "packing"),
+        True,
+        validation_alias=AliasChoices("sample_packing", "packing"),
         description="pack examples with per-example position ids (alias: packing)",
     )
 

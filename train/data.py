@@ -86,6 +86,10 @@ def load_split(
     )
     trainable = encoded.filter(lambda row: any(label != IGNORE for label in row["labels"]))
     if len(trainable) < len(encoded):
-        log.warning("%s/%s: dropped %d rows without answer tokens", stage, split,
-                    len(encoded) - len(trainable))
+        log.warning(
+            "%s/%s: dropped %d rows without answer tokens",
+            stage,
+            split,
+            len(encoded) - len(trainable),
+        )
     return trainable

@@ -70,12 +70,24 @@ def run_qlora(cfg: QLoRAConfig, run_id: str | None = None, resume: str | None = 
         result = fit(cfg, info, paths)
     except BaseException as exc:
         if state.is_main_process:
-            finish_run(cfg.catalog, info.run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+            finish_run(
+                cfg.catalog, info.run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"}
+            )
         raise
     if state.is_main_process:
-        values = {k: v for k, v in asdict(result).items() if k in {
-            "train_loss", "eval_loss", "eval_perplexity", "adapter_path", "adapter_sha256",
-            "global_step"}}
+        values = {
+            k: v
+            for k, v in asdict(result).items()
+            if k
+            in {
+                "train_loss",
+                "eval_loss",
+                "eval_perplexity",
+                "adapter_path",
+                "adapter_sha256",
+                "global_step",
+            }
+        }
         finish_run(cfg.catalog, info.run_id, "finished", values)
     return result
 
@@ -102,8 +114,7 @@ def share_from_main(state: Any, make: Any) -> Any:
 def start_run(cfg: QLoRAConfig, run_id: str | None, resume: str | None) -> tuple[RunInfo, RunPaths]:
     """Resolve the snapshot, create runs/<id>/ and insert the `running` catalog row."""
     if resume is not None:
-        paths = find_run(resume if resume != "latest" or run_id is None else run_id,
-                         cfg.output_dir)
+        paths = find_run(resume if resume != "latest" or run_id is None else run_id, cfg.output_dir)
         info = read_run(paths.root)
     else:
         check_model_source(cfg.base_model)
@@ -114,9 +125,13 @@ def start_run(cfg: QLoRAConfig, run_id: str | None, resume: str | None) -> tuple
         if paths.run_json.exists():
             raise TrainError(f"run {run_id} exists in {paths.root}; use --resume {run_id}")
         info = RunInfo(
-            run_id=run_id, snapshot_version=snapshot.version,
-            snapshot_manifest_sha256=snapshot.manifest_sha256, snapshot_path=str(snapshot.path),
-            base_model=cfg.base_model, stage=cfg.stage, init_adapter=cfg.init_adapter,
+            run_id=run_id,
+            snapshot_version=snapshot.version,
+            snapshot_manifest_sha256=snapshot.manifest_sha256,
+            snapshot_path=str(snapshot.path),
+            base_model=cfg.base_model,
+            stage=cfg.stage,
+            init_adapter=cfg.init_adapter,
             config=cfg.model_dump(mode="json"),
         )
         paths.root.mkdir(parents=True, exist_ok=True)
@@ -126,8 +141,9 @@ def start_run(cfg: QLoRAConfig, run_id: str | None, resume: str | None) -> tuple
     return info, paths
 
 
-def finish_run(catalog_path: Path, run_id: str, status: str, values: dict[str, Any],
-               wait_s: float = 600.0) -> None:
+def finish_run(
+    catalog_path: Path, run_id: str, status: str, values: dict[str, Any], wait_s: float = 600.0
+) -> None:
     """Write the final row, waiting for another writer (a crawl, a build) to let go."""
     deadline = time.monotonic() + wait_s
     while True:
@@ -157,16 +173,18 @@ def fit(cfg: QLoRAConfig, info: RunInfo, paths: RunPaths) -> RunResult:
 
     started = time.monotonic()
     tokenizer = load_tokenizer(cfg.tokenizer or cfg.base_model)
-    snapshot = Snapshot(info.snapshot_version, info.snapshot_manifest_sha256,
-                        Path(info.snapshot_path))
+    snapshot = Snapshot(
+        info.snapshot_version, info.snapshot_manifest_sha256, Path(info.snapshot_path)
+    )
     with PartialState().main_process_first():
         cache = cfg.output_dir / ".cache"
         train_ds = load_split(snapshot, cfg.stage, "train", tokenizer, cfg.max_train_rows, cache)
         eval_ds = load_split(snapshot, cfg.stage, "validation", tokenizer, cfg.max_eval_rows, cache)
     model = attach_lora(load_base(cfg), cfg, resolve_init_adapter(cfg.init_adapter, cfg.output_dir))
     trainable, _ = trainable_parameters(model)
-    trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds if len(eval_ds) else None,
-                            paths)
+    trainer = build_trainer(
+        cfg, model, tokenizer, train_ds, eval_ds if len(eval_ds) else None, paths
+    )
     checkpoint = paths.latest_checkpoint()
     if checkpoint is not None:
         log.info("resuming %s from %s", info.run_id, checkpoint.name)
@@ -177,12 +195,16 @@ def fit(cfg: QLoRAConfig, info: RunInfo, paths: RunPaths) -> RunResult:
         tokenizer.save_pretrained(str(paths.adapter))
     weights = paths.adapter / ADAPTER_WEIGHTS
     return RunResult(
-        run_id=info.run_id, run_dir=str(paths.root), global_step=trainer.state.global_step,
-        train_loss=output.training_loss, eval_loss=eval_loss,
+        run_id=info.run_id,
+        run_dir=str(paths.root),
+        global_step=trainer.state.global_step,
+        train_loss=output.training_loss,
+        eval_loss=eval_loss,
         eval_perplexity=math.exp(min(eval_loss, 50.0)) if eval_loss is not None else None,
         adapter_path=str(paths.adapter),
         adapter_sha256=file_sha256(weights) if weights.is_file() else "",
-        trainable_params=trainable, seconds=time.monotonic() - started,
+        trainable_params=trainable,
+        seconds=time.monotonic() - started,
     )
 
 
@@ -194,36 +216,54 @@ def sft_config(cfg: QLoRAConfig, paths: RunPaths, has_eval: bool) -> Any:
     on_gpu = torch.cuda.is_available()
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else cfg.warmup_ratio
     return SFTConfig(
-        output_dir=str(paths.checkpoints), run_name=paths.root.name,
+        output_dir=str(paths.checkpoints),
+        run_name=paths.root.name,
         per_device_train_batch_size=cfg.micro_batch_size,
         per_device_eval_batch_size=cfg.micro_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        num_train_epochs=cfg.num_epochs, max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=warmup,
-        optim=cfg.optimizer, weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm,
+        num_train_epochs=cfg.num_epochs,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=warmup,
+        optim=cfg.optimizer,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
         gradient_checkpointing=cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False},
         bf16=on_gpu and cfg.bnb_4bit_compute_dtype == "bfloat16",
-        fp16=on_gpu and cfg.bnb_4bit_compute_dtype == "float16", use_cpu=not on_gpu,
-        eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps,
-        save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
-        logging_steps=cfg.logging_steps, report_to=list(cfg.report_to) or "none",
-        seed=cfg.seed, data_seed=cfg.seed,
-        max_length=cfg.sequence_len, packing=cfg.sample_packing,
+        fp16=on_gpu and cfg.bnb_4bit_compute_dtype == "float16",
+        use_cpu=not on_gpu,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=cfg.eval_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        logging_steps=cfg.logging_steps,
+        report_to=list(cfg.report_to) or "none",
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        max_length=cfg.sequence_len,
+        packing=cfg.sample_packing,
         packing_strategy="bfd_split" if cfg.stage == "corpus" else "bfd",
-        ddp_find_unused_parameters=False, dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,
     )
 
 
-def build_trainer(cfg: QLoRAConfig, model: Any, tokenizer: Any, train_ds: Any, eval_ds: Any,
-                  paths: RunPaths) -> Any:
+def build_trainer(
+    cfg: QLoRAConfig, model: Any, tokenizer: Any, train_ds: Any, eval_ds: Any, paths: RunPaths
+) -> Any:
     from trl import SFTTrainer
 
     from train.metrics import RunMetrics
 
     trainer = SFTTrainer(
-        model=model, args=sft_config(cfg, paths, eval_ds is not None),
-        train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+        model=model,
+        args=sft_config(cfg, paths, eval_ds is not None),
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
     )
     # Before the reporters and the progress bar, so they all see tokens/s and memory.
     trainer.callback_handler.callbacks.insert(0, RunMetrics(paths.metrics))

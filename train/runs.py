@@ -107,15 +107,30 @@ def record_start(catalog: Catalog, info: RunInfo) -> None:
                VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)
                ON CONFLICT (run_id) DO UPDATE SET status = 'running', error = NULL,
                    finished_at = NULL""",
-            [info.run_id, info.snapshot_version, info.snapshot_manifest_sha256, info.base_model,
-             json.dumps(info.config), info.started_at, info.stage, info.init_adapter],
+            [
+                info.run_id,
+                info.snapshot_version,
+                info.snapshot_manifest_sha256,
+                info.base_model,
+                json.dumps(info.config),
+                info.started_at,
+                info.stage,
+                info.init_adapter,
+            ],
         )
 
 
 def record_end(catalog: Catalog, run_id: str, status: str, values: dict[str, Any]) -> None:
     """Set the final status and the result columns named in `values`."""
-    allowed = {"train_loss", "eval_loss", "eval_perplexity", "adapter_path", "adapter_sha256",
-               "global_step", "error"}
+    allowed = {
+        "train_loss",
+        "eval_loss",
+        "eval_perplexity",
+        "adapter_path",
+        "adapter_sha256",
+        "global_step",
+        "error",
+    }
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"unknown training_runs columns: {sorted(unknown)}")

@@ -28,7 +28,8 @@ class Snapshot:
 def resolve_snapshot(catalog: Catalog, version: str | None) -> Snapshot:
     """The snapshot named `version`, or the newest one; a clear error when there is none."""
     rows = catalog.fetchall(
-        "SELECT version, manifest_sha256, path FROM snapshots ORDER BY created_at DESC, version DESC"
+        "SELECT version, manifest_sha256, path FROM snapshots"
+        " ORDER BY created_at DESC, version DESC"
     )
     if not rows:
         raise TrainError(

@@ -25,7 +25,7 @@ TEKKEN_TEMPLATE = (
 
 SAMPLE_TEXT = [
     "defmodule Math do\n  def add(a, b), do: a + b\n  def sub(a, b), do: a - b\nend\n",
-    "defmodule Greeter do\n  @doc \"Says hello.\"\n  def hello(name), do: \"Hello, #{name}!\"\nend\n",
+    'defmodule Greeter do\n  @doc "Says hello."\n  def hello(name), do: "Hello, #{name}!"\nend\n',
     "Enum.map([1, 2, 3], fn x -> x * 2 end) |> Enum.sum()\n",
     "use GenServer\n\ndef handle_call(:get, _from, state), do: {:reply, state, state}\n",
     "Write a function that reverses a list. Explain what this function does.\n",
@@ -41,7 +41,8 @@ def build_tokenizer(texts: Iterable[str] = SAMPLE_TEXT, vocab_size: int = 400) -
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(list(texts) * 4, trainer=trainer)
@@ -49,8 +50,12 @@ def build_tokenizer(texts: Iterable[str] = SAMPLE_TEXT, vocab_size: int = 400) -
         single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))]
     )
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-        unk_token="<unk>", additional_special_tokens=CONTROL_TOKENS,
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        additional_special_tokens=CONTROL_TOKENS,
         chat_template=TEKKEN_TEMPLATE,
     )
 
@@ -60,10 +65,21 @@ def tiny_mistral_config(vocab_size: int, **overrides: Any) -> Any:
     from transformers import MistralConfig
 
     values: dict[str, Any] = dict(
-        vocab_size=vocab_size, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=None,
-        rope_theta=1e9, max_position_embeddings=1024, tie_word_embeddings=False,
-        bos_token_id=1, eos_token_id=2, pad_token_id=3, initializer_range=0.1,
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        sliding_window=None,
+        rope_theta=1e9,
+        max_position_embeddings=1024,
+        tie_word_embeddings=False,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=3,
+        initializer_range=0.1,
     )
     values.update(overrides)
     return MistralConfig(**values)

@@ -23,14 +23,19 @@ FUNCTIONS = [
     ("subtract two numbers", "def sub(a, b), do: a - b"),
     ("double every element of a list", "def double(xs), do: Enum.map(xs, &(&1 * 2))"),
     ("sum a list", "def sum(xs), do: Enum.sum(xs)"),
-    ("greet a name", "def hello(name), do: \"Hello, #{name}!\""),
+    ("greet a name", 'def hello(name), do: "Hello, #{name}!"'),
     ("reverse a list", "def rev(xs), do: Enum.reverse(xs)"),
 ]
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 PROVENANCE = {
-    "source": pa.string(), "origin": pa.string(), "origin_version": pa.string(),
-    "path": pa.string(), "start_line": pa.int64(), "end_line": pa.int64(), "license": pa.string(),
+    "source": pa.string(),
+    "origin": pa.string(),
+    "origin_version": pa.string(),
+    "path": pa.string(),
+    "start_line": pa.int64(),
+    "end_line": pa.int64(),
+    "license": pa.string(),
 }
 
 
@@ -38,29 +43,56 @@ def instruct_rows(pairs: list[tuple[str, str]]) -> list[dict]:
     rows = []
     for i, (task, code) in enumerate(pairs):
         prompt = f"Write an Elixir function to {task}."
-        rows.append({
-            "id": f"i{i}", "task": "doc_to_code",
-            "messages": [{"role": "user", "content": prompt},
-                         {"role": "assistant", "content": code}],
-            "prompt": prompt, "completion": code, "source": "hex", "origin": "tiny",
-            "origin_version": "1.0.0", "path": "lib/tiny.ex", "start_line": i + 1,
-            "end_line": i + 1, "license": "MIT",
-        })
+        rows.append(
+            {
+                "id": f"i{i}",
+                "task": "doc_to_code",
+                "messages": [
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": code},
+                ],
+                "prompt": prompt,
+                "completion": code,
+                "source": "hex",
+                "origin": "tiny",
+                "origin_version": "1.0.0",
+                "path": "lib/tiny.ex",
+                "start_line": i + 1,
+                "end_line": i + 1,
+                "license": "MIT",
+            }
+        )
     return rows
 
 
 def corpus_rows(pairs: list[tuple[str, str]]) -> list[dict]:
-    return [{"id": f"c{i}", "text": f"defmodule M{i} do\n  {code}\nend\n", "source": "hex",
-             "origin": "tiny", "origin_version": "1.0.0", "path": "lib/tiny.ex",
-             "start_line": 1, "end_line": 3, "license": "MIT"}
-            for i, (_, code) in enumerate(pairs)]
+    return [
+        {
+            "id": f"c{i}",
+            "text": f"defmodule M{i} do\n  {code}\nend\n",
+            "source": "hex",
+            "origin": "tiny",
+            "origin_version": "1.0.0",
+            "path": "lib/tiny.ex",
+            "start_line": 1,
+            "end_line": 3,
+            "license": "MIT",
+        }
+        for i, (_, code) in enumerate(pairs)
+    ]
 
 
 def schema(config: str) -> pa.Schema:
     fields = {"id": pa.string()}
     if config == "instruct":
-        fields.update({"task": pa.string(), "messages": MESSAGES, "prompt": pa.string(),
-                       "completion": pa.string()})
+        fields.update(
+            {
+                "task": pa.string(),
+                "messages": MESSAGES,
+                "prompt": pa.string(),
+                "completion": pa.string(),
+            }
+        )
     else:
         fields["text"] = pa.string()
     return pa.schema({**fields, **PROVENANCE})
@@ -74,28 +106,48 @@ def write_shard(root: Path, config: str, split: str, rows: list[dict]) -> dict:
     return {"path": rel, "sha256": digest, "rows": len(rows)}
 
 
-def make_snapshot(catalog_path: Path, datasets_dir: Path, version: str = "v1",
-                  train_pairs: list[tuple[str, str]] = FUNCTIONS,
-                  validation_pairs: list[tuple[str, str]] = FUNCTIONS[:2]) -> Path:
+def make_snapshot(
+    catalog_path: Path,
+    datasets_dir: Path,
+    version: str = "v1",
+    train_pairs: list[tuple[str, str]] = FUNCTIONS,
+    validation_pairs: list[tuple[str, str]] = FUNCTIONS[:2],
+) -> Path:
     """Write snapshot `version` and register it in the catalog; returns its directory."""
     root = datasets_dir / version
     configs = {
-        config: {split: [write_shard(root, config, split, make(pairs))]
-                 for split, pairs in (("train", train_pairs), ("validation", validation_pairs))}
+        config: {
+            split: [write_shard(root, config, split, make(pairs))]
+            for split, pairs in (("train", train_pairs), ("validation", validation_pairs))
+        }
         for config, make in (("instruct", instruct_rows), ("corpus", corpus_rows))
     }
     created = datetime.now(UTC).replace(tzinfo=None)
-    manifest = {"version": version, "created_at": created.isoformat(), "configs": configs,
-                "config": {"test": True}, "library_versions": {}, "sources": {"hex": []}}
+    manifest = {
+        "version": version,
+        "created_at": created.isoformat(),
+        "configs": configs,
+        "config": {"test": True},
+        "library_versions": {},
+        "sources": {"hex": []},
+    }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
     digest = hashlib.sha256((root / "manifest.json").read_bytes()).hexdigest()
     rows = {f"{c}_{s}": configs[c][s][0]["rows"] for c in configs for s in configs[c]}
     with open_catalog(catalog_path, write=True) as catalog, catalog.transaction() as con:
         con.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [version, created, digest, str(root), rows["instruct_train"],
-             rows["instruct_validation"], rows["corpus_train"], rows["corpus_validation"],
-             json.dumps(manifest["config"])],
+            [
+                version,
+                created,
+                digest,
+                str(root),
+                rows["instruct_train"],
+                rows["instruct_validation"],
+                rows["corpus_train"],
+                rows["corpus_validation"],
+                json.dumps(manifest["config"]),
+            ],
         )
     return root
 
