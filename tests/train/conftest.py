@@ -165,3 +165,38 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ws")
     make_snapshot(root / "catalog.duckdb", root / "datasets")
     return root
+
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_CONFIG = REPO / "configs" / "qlora-tiny-cpu.yaml"
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_model: Path, workspace: Path) -> Path:
+    """configs/qlora-tiny-cpu.yaml pointed at the tiny model and the test workspace."""
+    import yaml
+
+    values = yaml.safe_load(TINY_CONFIG.read_text())
+    values.update(
+        base_model=str(tiny_model),
+        catalog=str(workspace / "catalog.duckdb"),
+        output_dir=str(workspace / "runs"),
+    )
+    path = workspace / "tiny.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def train_cli(*argv: str) -> int:
+    """`python -m train ...` in this process."""
+    from harvest.cli import main
+    from train.__main__ import COMMANDS
+
+    return main("train", "", COMMANDS, list(argv))
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_config: Path, workspace: Path) -> Path:
+    """One finished 30-step run shared by the tests that only read its results."""
+    assert train_cli("qlora", "--config", str(tiny_config), "--run-id", "main") == 0
+    return workspace / "runs" / "main"
