@@ -63,7 +63,7 @@ def test_snapshot_splits_load_through_the_catalog(workspace: Path) -> None:
 def test_unknown_snapshot_is_a_clear_error(workspace: Path) -> None:
     with (
         open_catalog(workspace / "catalog.duckdb", write=False) as catalog,
-        pytest.raises(TrainError, match="'v9' is not in catalog .*known: v1"),
+        pytest.raises(TrainError, match=r"'v9' is not in catalog .*known: v1"),
     ):
         resolve_snapshot(catalog, "v9")
 
