@@ -61,9 +61,7 @@ class RunResult:
 
 def run_qlora(cfg: QLoRAConfig, run_id: str | None = None, resume: str | None = None) -> RunResult:
     """Train one run; `resume` names a run (or `latest`) to continue from its last checkpoint."""
-    from accelerate import PartialState
-
-    state = PartialState()
+    state = process_state()
     info, paths = share_from_main(state, lambda: start_run(cfg, run_id, resume))
     cfg = QLoRAConfig.model_validate(info.config)
     try:
@@ -90,6 +88,18 @@ def run_qlora(cfg: QLoRAConfig, run_id: str | None = None, resume: str | None = 
         }
         finish_run(cfg.catalog, info.run_id, "finished", values)
     return result
+
+
+def process_state() -> Any:
+    """This process's place in the launch (rank, world size); gloo across CPU processes.
+
+    Without `cpu=True` on a machine with no GPU, accelerate would treat each process of
+    `accelerate launch --num_processes 2` as a lone single-process run.
+    """
+    import torch
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def share_from_main(state: Any, make: Any) -> Any:
@@ -169,14 +179,12 @@ def resolve_init_adapter(ref: str | None, output_dir: Path) -> Path | None:
 
 def fit(cfg: QLoRAConfig, info: RunInfo, paths: RunPaths) -> RunResult:
     """Load, train (from the last checkpoint if any), evaluate, save the adapter."""
-    from accelerate import PartialState
-
     started = time.monotonic()
     tokenizer = load_tokenizer(cfg.tokenizer or cfg.base_model)
     snapshot = Snapshot(
         info.snapshot_version, info.snapshot_manifest_sha256, Path(info.snapshot_path)
     )
-    with PartialState().main_process_first():
+    with process_state().main_process_first():
         cache = cfg.output_dir / ".cache"
         train_ds = load_split(snapshot, cfg.stage, "train", tokenizer, cfg.max_train_rows, cache)
         eval_ds = load_split(snapshot, cfg.stage, "validation", tokenizer, cfg.max_eval_rows, cache)

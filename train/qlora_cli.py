@@ -36,11 +36,9 @@ def run(args: argparse.Namespace) -> int:
     resume = args.resume
     if resume == "latest" and args.run_id:
         resume = args.run_id
-    from train.qlora import run_qlora
+    from train.qlora import process_state, run_qlora
 
     result = run_qlora(cfg, run_id=args.run_id, resume=resume)
-    from accelerate import PartialState
-
-    if PartialState().is_main_process:
+    if process_state().is_main_process:
         print_summary(f"QLoRA run {result.run_id}", asdict(result))
     return 0
