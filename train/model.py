@@ -145,13 +145,17 @@ def load_for_inference(cfg: QLoRAConfig, adapter_dir: Path) -> Any:
 
 
 def merge_on_dequantized(cfg: QLoRAConfig, adapter_dir: Path) -> Any:
-    """Dequantize the NF4 base, then merge the adapter: the weights the adapter learned against."""
+    """Dequantize the NF4 base, then merge the adapter: the weights the adapter learned against.
+
+    Dequantize straight after loading: on CPUs with AVX512-BF16, bitsandbytes 0.50 repacks a
+    4-bit weight on its first no-grad eval forward, and transformers' `dequantize()` misreads
+    the repacked layout.
+    """
     from peft import PeftModel
 
     model = load_base(cfg)
     if cfg.load_in_4bit:
-        model = model.dequantize()
-        model.to(torch_dtype(cfg.bnb_4bit_compute_dtype))
+        model = model.dequantize(dtype=torch_dtype(cfg.bnb_4bit_compute_dtype))
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     merged.config.use_cache = True
     return merged
