@@ -85,14 +85,23 @@ def tiny_mistral_config(vocab_size: int, **overrides: Any) -> Any:
     return MistralConfig(**values)
 
 
-def build_tiny_model(directory: Path, seed: int = 0, **overrides: Any) -> Path:
-    """Write a random-weight MistralForCausalLM and its tokenizer to `directory`."""
+def build_tiny_model(
+    directory: Path, seed: int = 0, dtype: str = "float32", device: str = "cpu", **overrides: Any
+) -> Path:
+    """Write a random-weight MistralForCausalLM and its tokenizer to `directory`.
+
+    `overrides` change the config (the benchmark uses them for a full-width Devstral shape,
+    built in bf16 on the GPU so random init takes seconds).
+    """
     import torch
     from transformers import MistralForCausalLM
 
     tokenizer = build_tokenizer()
+    vocab_size = overrides.pop("vocab_size", len(tokenizer))
     torch.manual_seed(seed)
-    model = MistralForCausalLM(tiny_mistral_config(len(tokenizer), **overrides))
+    with torch.device(device):
+        model = MistralForCausalLM(tiny_mistral_config(vocab_size, **overrides))
+    model.to(device="cpu", dtype=getattr(torch, dtype))
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)
