@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -128,6 +129,8 @@ def start_run(cfg: QLoRAConfig, run_id: str | None, resume: str | None) -> tuple
         info = read_run(paths.root)
     else:
         check_model_source(cfg.base_model)
+        check_reporters(cfg.report_to)
+        resolve_init_adapter(cfg.init_adapter, cfg.output_dir)
         with open_catalog(cfg.catalog, write=True) as catalog:
             snapshot = resolve_snapshot(catalog, cfg.dataset)
         run_id = check_run_id(run_id or new_run_id(cfg.stage, snapshot.version))
@@ -149,6 +152,15 @@ def start_run(cfg: QLoRAConfig, run_id: str | None, resume: str | None) -> tuple
     with open_catalog(Path(info.config["catalog"]), write=True) as catalog:
         record_start(catalog, info)
     return info, paths
+
+
+def check_reporters(report_to: list[str]) -> None:
+    """Fail before loading anything when a requested tracker is not installed."""
+    import importlib.util
+
+    for name in report_to:
+        if importlib.util.find_spec(name) is None:
+            raise TrainError(f"report_to {name} needs the {name} package: pip install {name}")
 
 
 def finish_run(
@@ -266,6 +278,8 @@ def build_trainer(
 
     from train.metrics import RunMetrics
 
+    if "tensorboard" in cfg.report_to:
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(paths.root / "tensorboard"))
     trainer = SFTTrainer(
         model=model,
         args=sft_config(cfg, paths, eval_ds is not None),

@@ -136,7 +136,13 @@ def test_two_stages_corpus_then_instruct(tiny_config: Path, workspace: Path) -> 
         "--save-steps",
         "100",
     ]
-    assert train_cli("qlora", *short, "--stage", "corpus", "--run-id", "stage1") == 0
+    assert (
+        train_cli(
+            "qlora", *short, "--stage", "corpus", "--run-id", "stage1", "--report-to", "tensorboard"
+        )
+        == 0
+    )
+    assert list((workspace / "runs" / "stage1" / "tensorboard").glob("events.out.tfevents.*"))
     assert train_cli("qlora", *short, "--init-adapter", "stage1", "--run-id", "stage2") == 0
     with open_catalog(workspace / "catalog.duckdb", write=False) as catalog:
         rows = catalog.fetchall(
@@ -162,3 +168,20 @@ def test_clear_failures(
 ) -> None:
     assert train_cli("qlora", "--config", str(tiny_config), *flags) == code
     assert message in capsys.readouterr().err
+
+
+def test_a_crash_after_start_marks_the_run_failed(
+    tiny_model: Path, tiny_config: Path, workspace: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    (broken / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(Exception):  # noqa: B017 - whatever the loader raises, the row says it
+        train_cli(
+            "qlora", "--config", str(tiny_config), "--base-model", str(broken), "--run-id", "broken"
+        )
+    with open_catalog(workspace / "catalog.duckdb", write=False) as catalog:
+        status, error = catalog.fetchone(
+            "SELECT status, error FROM training_runs WHERE run_id = 'broken'"
+        )
+    assert status == "failed" and error
