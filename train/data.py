@@ -22,8 +22,21 @@ log = logging.getLogger(__name__)
 IGNORE = -100
 
 
+def is_mistral_common(tokenizer: Any) -> bool:
+    """Tekken repos (Devstral) load as transformers' MistralCommonBackend."""
+    return type(tokenizer).__name__ == "MistralCommonBackend"
+
+
 def chat_ids(tokenizer: Any, messages: Sequence[dict], *, generation_prompt: bool) -> list[int]:
     """Token ids of `messages` in the tokenizer's chat format."""
+    if is_mistral_common(tokenizer) and not generation_prompt:
+        # mistral-common's test mode refuses a conversation that ends with the answer, and its
+        # finetuning mode refuses the prompt alone. Encoding the answer as a prefix to continue
+        # and closing it with EOS gives exactly the finetuning-mode ids (checked in the tests).
+        encoded = tokenizer.apply_chat_template(
+            list(messages), tokenize=True, return_dict=True, continue_final_message=True
+        )
+        return [*encoded["input_ids"], tokenizer.eos_token_id]
     encoded = tokenizer.apply_chat_template(
         list(messages), tokenize=True, return_dict=True, add_generation_prompt=generation_prompt
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,27 @@ def test_control_tokens_stay_single_ids() -> None:
     assert ids[0] == tokenizer.bos_token_id and ids[1] == control[0]
     assert control[1] in ids and control[2] in ids
     assert ids.count(control[1]) == 1
+
+
+def test_real_tekken_tokenizer_via_mistral_common() -> None:
+    """Devstral's tokenizer class, on the Tekken file that mistral-common ships."""
+    mistral_common = pytest.importorskip("mistral_common")
+    from transformers.tokenization_mistral_common import MistralCommonBackend
+
+    tekken = Path(mistral_common.__file__).parent / "data" / "tekken_240911.json"
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(tekken, Path(tmp) / "tekken.json")
+        serving = MistralCommonBackend.from_pretrained(tmp)
+        finetuning = MistralCommonBackend.from_pretrained(tmp, mode="finetuning")
+    row = encode_conversation(serving, MESSAGES)
+    reference = finetuning.apply_chat_template(MESSAGES, tokenize=True, return_dict=True)
+    assert row["input_ids"] == list(reference["input_ids"])
+    answer = [
+        t for t, label in zip(row["input_ids"], row["labels"], strict=True) if label != IGNORE
+    ]
+    assert serving.decode(answer[:-1]) == "def add(a, b), do: a + b"
+    assert answer[-1] == serving.eos_token_id
+    assert row["input_ids"][1] == serving.convert_tokens_to_ids("[INST]")
 
 
 def test_a_conversation_must_end_with_the_answer() -> None:
