@@ -39,7 +39,7 @@ from train.runs import (
     record_start,
     write_run,
 )
-from train.snapshot import Snapshot, file_sha256, resolve_snapshot
+from train.snapshot import Snapshot, check_manifest, file_sha256, resolve_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,18 @@ class RunResult:
     trainable_params: int
     seconds: float
 
+    def catalog_values(self) -> dict[str, Any]:
+        """The `training_runs` result columns."""
+        columns = (
+            "train_loss",
+            "eval_loss",
+            "eval_perplexity",
+            "adapter_path",
+            "adapter_sha256",
+            "global_step",
+        )
+        return {name: value for name, value in asdict(self).items() if name in columns}
+
 
 def run_qlora(cfg: QLoRAConfig, run_id: str | None = None, resume: str | None = None) -> RunResult:
     """Train one run; `resume` names a run (or `latest`) to continue from its last checkpoint."""
@@ -74,20 +86,7 @@ def run_qlora(cfg: QLoRAConfig, run_id: str | None = None, resume: str | None = 
             )
         raise
     if state.is_main_process:
-        values = {
-            k: v
-            for k, v in asdict(result).items()
-            if k
-            in {
-                "train_loss",
-                "eval_loss",
-                "eval_perplexity",
-                "adapter_path",
-                "adapter_sha256",
-                "global_step",
-            }
-        }
-        finish_run(cfg.catalog, info.run_id, "finished", values)
+        finish_run(cfg.catalog, info.run_id, "finished", result.catalog_values())
     return result
 
 
@@ -125,7 +124,7 @@ def share_from_main(state: Any, make: Any) -> Any:
 def start_run(cfg: QLoRAConfig, run_id: str | None, resume: str | None) -> tuple[RunInfo, RunPaths]:
     """Resolve the snapshot, create runs/<id>/ and insert the `running` catalog row."""
     if resume is not None:
-        paths = find_run(resume if resume != "latest" or run_id is None else run_id, cfg.output_dir)
+        paths = find_run(resume, cfg.output_dir)
         info = read_run(paths.root)
     else:
         check_model_source(cfg.base_model)
@@ -189,27 +188,44 @@ def resolve_init_adapter(ref: str | None, output_dir: Path) -> Path | None:
     return find_run(ref, output_dir).adapter
 
 
+def load_data(cfg: QLoRAConfig, info: RunInfo, tokenizer: Any) -> tuple[Any, Any]:
+    """Tokenized train and validation splits of the run's snapshot (checked again on resume)."""
+    snapshot = Snapshot(
+        info.snapshot_version, info.snapshot_manifest_sha256, Path(info.snapshot_path)
+    )
+    check_manifest(snapshot)
+    cache = cfg.output_dir / ".cache"
+    with process_state().main_process_first():
+        train = load_split(snapshot, cfg.stage, "train", tokenizer, cfg.max_train_rows, cache)
+        valid = load_split(snapshot, cfg.stage, "validation", tokenizer, cfg.max_eval_rows, cache)
+    return train, valid
+
+
+def final_eval_loss(trainer: Any, has_eval: bool) -> float | None:
+    """The validation loss at the last step: reused if the schedule just evaluated there."""
+    if not has_eval:
+        return None
+    last = [e for e in trainer.state.log_history if "eval_loss" in e]
+    if last and last[-1].get("step") == trainer.state.global_step:
+        return float(last[-1]["eval_loss"])
+    return float(trainer.evaluate()["eval_loss"])
+
+
 def fit(cfg: QLoRAConfig, info: RunInfo, paths: RunPaths) -> RunResult:
     """Load, train (from the last checkpoint if any), evaluate, save the adapter."""
     started = time.monotonic()
     tokenizer = load_tokenizer(cfg.tokenizer or cfg.base_model)
-    snapshot = Snapshot(
-        info.snapshot_version, info.snapshot_manifest_sha256, Path(info.snapshot_path)
-    )
-    with process_state().main_process_first():
-        cache = cfg.output_dir / ".cache"
-        train_ds = load_split(snapshot, cfg.stage, "train", tokenizer, cfg.max_train_rows, cache)
-        eval_ds = load_split(snapshot, cfg.stage, "validation", tokenizer, cfg.max_eval_rows, cache)
-    model = attach_lora(load_base(cfg), cfg, resolve_init_adapter(cfg.init_adapter, cfg.output_dir))
+    train_ds, eval_ds = load_data(cfg, info, tokenizer)
+    init = resolve_init_adapter(cfg.init_adapter, cfg.output_dir)
+    model = attach_lora(load_base(cfg), cfg, init)
     trainable, _ = trainable_parameters(model)
-    trainer = build_trainer(
-        cfg, model, tokenizer, train_ds, eval_ds if len(eval_ds) else None, paths
-    )
+    has_eval = len(eval_ds) > 0
+    trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds if has_eval else None, paths)
     checkpoint = paths.latest_checkpoint()
     if checkpoint is not None:
         log.info("resuming %s from %s", info.run_id, checkpoint.name)
     output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    eval_loss = trainer.evaluate()["eval_loss"] if len(eval_ds) else None
+    eval_loss = final_eval_loss(trainer, has_eval)
     trainer.save_model(str(paths.adapter))
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(paths.adapter))
