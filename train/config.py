@@ -36,7 +36,7 @@ class QLoRAConfig(BaseModel):
     dataset: str | None = Field(None, description="snapshot version (default: the newest)")
     stage: Stage = Field("instruct", description="corpus = continued pretraining, instruct = SFT")
     init_adapter: str | None = Field(None, description="run id or adapter dir to start from")
-    catalog: Path = Field(Path("data/catalog.duckdb"), description="DuckDB catalog file")
+    catalog: Path = Field(Path("catalog.duckdb"), description="DuckDB catalog file")
     output_dir: Path = Field(Path("runs"), description="runs are written to OUTPUT_DIR/<run-id>/")
     max_train_rows: int | None = Field(None, gt=0, description="use only the first N train rows")
     max_eval_rows: int | None = Field(
