@@ -2,7 +2,9 @@
 
 Prints wall time, tarballs/s, MB/s, peak RSS of the harvest process, 429s seen, and the ratio of
 harvest throughput to curl fetching the same tarball list from the same server at the same
-concurrency. Run: `python bench/hex_crawl.py --packages 2000` (add more sizes to see RSS stay flat).
+concurrency. Run: `python bench/hex_crawl.py --packages 2000` (add more sizes to see RSS stay
+flat), and with `--latency-ms 20` to emulate a CDN round trip instead of a loopback server
+that answers at CPU speed.
 """
 
 from __future__ import annotations
@@ -65,9 +67,9 @@ def peak_rss_of(cmd: list[str]) -> tuple[float, int, int, float]:
     return time.perf_counter() - started, peak, proc.returncode, cpu
 
 
-def run_once(count: int, concurrency: int) -> dict[str, float]:
+def run_once(count: int, concurrency: int, latency: float) -> dict[str, float]:
     packages = make_packages(count)
-    with HexServer(packages) as server, tempfile.TemporaryDirectory() as tmp:
+    with HexServer(packages, delay=latency) as server, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "key.pem").write_bytes(server.repo.public_key)
         total_bytes = sum(len(b) for b in server.repo.tarballs.values())
@@ -130,13 +132,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--packages", type=int, nargs="+", default=[2000])
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="server-side delay per request, emulating a CDN round trip",
+    )
     args = parser.parse_args()
     print(
         f"{'packages':>8} {'MiB':>7} {'wall s':>7} {'tar/s':>7} {'MiB/s':>7} {'RSS MiB':>8} "
         f"{'CPU s':>6} {'curl s':>7} {'vs curl':>7} {'429s':>5}"
     )
     for count in args.packages:
-        r = run_once(count, args.concurrency)
+        r = run_once(count, args.concurrency, args.latency_ms / 1000)
         print(
             f"{r['packages']:>8} {r['total_mb']:>7.1f} {r['seconds']:>7.2f} "
             f"{r['tarballs_per_s']:>7.1f} {r['mb_per_s']:>7.2f} {r['peak_rss_mb']:>8.1f} "
