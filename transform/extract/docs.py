@@ -8,8 +8,8 @@ docs/extraction.md and were checked byte for byte against `Code.fetch_docs/1`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from transform.extract.records import Doctest
@@ -17,16 +17,25 @@ from transform.extract.records import Doctest
 Node = Any  # tree_sitter.Node; kept loose so this module never imports tree-sitter
 
 _SIMPLE_ESCAPES = {
-    "n": "\n", "t": "\t", "r": "\r", "s": " ", "e": "\x1b", "a": "\x07", "b": "\x08",
-    "f": "\x0c", "v": "\x0b", "0": "\x00", "d": "\x7f",
-}  # fmt: skip
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "s": " ",
+    "e": "\x1b",
+    "a": "\x07",
+    "b": "\x08",
+    "f": "\x0c",
+    "v": "\x0b",
+    "0": "\x00",
+    "d": "\x7f",
+}
 _CONTINUATION = re.compile(r"\\\r?\n")
 _CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 
 
 @dataclass(frozen=True)
 class DocValue:
-    """What a `@doc`/`@moduledoc` argument means: status, decoded text, and whether it was static."""
+    """What a `@doc`/`@moduledoc` argument means: status, decoded text, whether it was static."""
 
     status: str  # doc | hidden | none
     text: str | None
@@ -49,9 +58,7 @@ def doc_value(node: Node | None, attrs: Mapping[str, str] | None = None) -> DocV
     return DocValue("doc", text, dynamic)
 
 
-def decode_literal(
-    node: Node, attrs: Mapping[str, str] | None = None
-) -> tuple[str | None, bool]:
+def decode_literal(node: Node, attrs: Mapping[str, str] | None = None) -> tuple[str | None, bool]:
     """Decode a string, ~s/~S sigil or `<>` concatenation of them; (None, True) when dynamic."""
     attrs = attrs or {}
     if node.type == "binary_operator" and _op(node) == "<>":
@@ -129,8 +136,8 @@ def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str
 
 def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str, str]]:
     """Drop the opening line and up to `indent` spaces/tabs after every literal newline."""
-    line_start = re.compile(r"\n[ \t]{0,%d}" % indent)
-    lead = re.compile(r"[ \t]{0,%d}" % indent)
+    line_start = re.compile(rf"\n[ \t]{{0,{indent}}}")
+    lead = re.compile(rf"[ \t]{{0,{indent}}}")
     out: list[tuple[str, str]] = []
     at_line_start = False
     for i, (kind, text) in enumerate(parts):

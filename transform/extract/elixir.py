@@ -136,12 +136,10 @@ class Walker:
         previous = None
         for node in nodes:
             if node.type == "ERROR" and self.recover:
-                if previous is not None and call_name(previous) in MODULE_KINDS:
-                    if body_nodes(previous) is None:
-                        self.module(previous, mod, named(node), recovered=True)
-                        previous = node
-                        continue
-                self.walk(named(node), mod, pending)
+                if _bodiless_module(previous):
+                    self.module(previous, mod, named(node), recovered=True)
+                else:
+                    self.walk(named(node), mod, pending)
             else:
                 self.visit(node, mod, pending)
             previous = node
@@ -207,8 +205,9 @@ class Walker:
         else:
             targets = [expand(text(target), parent)]
         for t in targets:
-            mod = _Mod(name=f"{protocol}.{t}", node=node, aliases=dict(parent.aliases)
-                       if parent else {})  # fmt: skip
+            mod = _Mod(
+                name=f"{protocol}.{t}", node=node, aliases=dict(parent.aliases) if parent else {}
+            )
             self.walk(body, mod, _Pending())
             self.done.append(mod)
 
@@ -218,8 +217,12 @@ class Walker:
             return
         if name == "use":
             option = args[1] if len(args) > 1 and args[1].type == "atom" else None
-            mod.uses.append(Use(expand(text(args[0]), mod),
-                                text(option).lstrip(":") if option is not None else None))
+            mod.uses.append(
+                Use(
+                    expand(text(args[0]), mod),
+                    text(option).lstrip(":") if option is not None else None,
+                )
+            )
         elif name == "alias":
             add_alias(mod.aliases, args)
 
@@ -287,8 +290,9 @@ class Walker:
         if len(params) == 0 and kind == "def":
             mod.using_options.extend((name, used) for used in quoted_uses(node))
         if self.recover and has_body:
-            self.walk([n for n in body_nodes(node) or [] if n.has_error or _is_def(n)], mod,
-                      _Pending())  # fmt: skip
+            self.walk(
+                [n for n in body_nodes(node) or [] if n.has_error or _is_def(n)], mod, _Pending()
+            )
 
     def struct(self, node: Node, name: str, mod: _Mod | None, pending: _Pending) -> None:
         """`defstruct` consumes a pending doc: it documents `__struct__/0`."""
@@ -296,8 +300,15 @@ class Walker:
             return
         mod.exception = mod.exception or name == "defexception"
         if pending.doc is not None and pending.doc.status == "doc":
-            fn = _Fn(name="__struct__", arity=0, kind="def", nodes=[node], clauses=1,
-                     doc=pending.doc, meta=dict(pending.meta))  # fmt: skip
+            fn = _Fn(
+                name="__struct__",
+                arity=0,
+                kind="def",
+                nodes=[node],
+                clauses=1,
+                doc=pending.doc,
+                meta=dict(pending.meta),
+            )
             mod.fns.setdefault(("__struct__", 0), fn)
         pending.__init__()
 
@@ -324,15 +335,29 @@ class Walker:
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
             specs = tuple(s for n, a, s in mod.specs if n == fn.name and a in arities)
-            out.append(FunctionRecord(
-                module=mod.name, name=fn.name, arity=fn.arity, defaults=fn.defaults,
-                kind=fn.kind, doc=doc.text if status == "doc" else None, doc_status=status,
-                doc_meta=dict(fn.meta), spec=specs, impl=fn.impl, clauses=fn.clauses,
-                file=self.path, start_line=start, end_line=end, source=source,
-                doctests=doctests(doc.text) if status == "doc" else (),
-                has_errors=fn.recovered or any(n.has_error for n in fn.nodes),
-                doc_dynamic=doc.dynamic and status == "doc", arities=arities,
-            ))  # fmt: skip
+            out.append(
+                FunctionRecord(
+                    module=mod.name,
+                    name=fn.name,
+                    arity=fn.arity,
+                    defaults=fn.defaults,
+                    kind=fn.kind,
+                    doc=doc.text if status == "doc" else None,
+                    doc_status=status,
+                    doc_meta=dict(fn.meta),
+                    spec=specs,
+                    impl=fn.impl,
+                    clauses=fn.clauses,
+                    file=self.path,
+                    start_line=start,
+                    end_line=end,
+                    source=source,
+                    doctests=doctests(doc.text) if status == "doc" else (),
+                    has_errors=fn.recovered or any(n.has_error for n in fn.nodes),
+                    doc_dynamic=doc.dynamic and status == "doc",
+                    arities=arities,
+                )
+            )
         return out
 
     def module_record(self, mod: _Mod, functions: list[FunctionRecord]) -> ModuleRecord:
@@ -345,13 +370,21 @@ class Walker:
         kind, callbacks = otp.classify(uses, behaviours, public, impl, source)
         has_using = any(f.name == "__using__" for f in mine)
         return ModuleRecord(
-            module=mod.name, moduledoc=mod.moduledoc.text, moduledoc_status=mod.moduledoc.status,
-            behaviours=behaviours, otp_kind=kind, callbacks_implemented=callbacks,
-            file=self.path, start_line=start, end_line=end, source=source,
-            has_errors=mod.recovered or mod.node.has_error, doc_dynamic=mod.moduledoc.dynamic,
+            module=mod.name,
+            moduledoc=mod.moduledoc.text,
+            moduledoc_status=mod.moduledoc.status,
+            behaviours=behaviours,
+            otp_kind=kind,
+            callbacks_implemented=callbacks,
+            file=self.path,
+            start_line=start,
+            end_line=end,
+            source=source,
+            has_errors=mod.recovered or mod.node.has_error,
+            doc_dynamic=mod.moduledoc.dynamic,
             uses=tuple(mod.uses),
             using_options=tuple(mod.using_options) if has_using else (),
-        )  # fmt: skip
+        )
 
 
 def extract_tree(
@@ -370,9 +403,7 @@ def doc_status(fn: _Fn, injected: frozenset[tuple[str, int]]) -> tuple[str, DocV
     if fn.doc.status != "none":
         return fn.doc.status, fn.doc
     hidden = (
-        fn.name.startswith("_")
-        or fn.impl not in (None, "false")
-        or (fn.name, fn.arity) in injected
+        fn.name.startswith("_") or fn.impl not in (None, "false") or (fn.name, fn.arity) in injected
     )
     return ("hidden" if hidden else "none"), NO_DOC
 
@@ -439,8 +470,11 @@ def def_head(node: Node) -> tuple[str, list[Node]] | None:
     if node.type == "binary_operator":
         left, op = node.child_by_field_name("left"), _operator(node)
         if op == "//" and left.type == "binary_operator" and _operator(left) == "..":
-            return "..//", [left.child_by_field_name("left"), left.child_by_field_name("right"),
-                            node.child_by_field_name("right")]  # fmt: skip
+            return "..//", [
+                left.child_by_field_name("left"),
+                left.child_by_field_name("right"),
+                node.child_by_field_name("right"),
+            ]
         return op, [left, node.child_by_field_name("right")]
     if node.type == "unary_operator":
         return _operator(node), [node.child_by_field_name("operand")]
@@ -495,6 +529,10 @@ def _operator(node: Node) -> str:
 
 def _is_default(param: Node) -> bool:
     return param.type == "binary_operator" and _operator(param) == "\\\\"
+
+
+def _bodiless_module(node: Node | None) -> bool:
+    return node is not None and call_name(node) in MODULE_KINDS and body_nodes(node) is None
 
 
 def _is_def(node: Node) -> bool:

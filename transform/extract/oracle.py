@@ -84,8 +84,9 @@ def compile_sources(files: Sequence[Path], ebin: Path) -> None:
 def dump_chunks(ebin: Path) -> tuple[list[ChunkModule], list[ChunkEntry]]:
     """Read every beam's docs chunk in `ebin` with the installed Elixir."""
     try:
-        done = subprocess.run(["elixir", "-e", DUMP_SCRIPT, str(ebin)], capture_output=True,
-                              timeout=600, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["elixir", "-e", DUMP_SCRIPT, str(ebin)], capture_output=True, timeout=600, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise OracleError(f"elixir failed to run: {exc}") from exc
     if done.returncode != 0:
@@ -102,8 +103,9 @@ def parse_dump(output: str) -> tuple[list[ChunkModule], list[ChunkEntry]]:
             modules.append(ChunkModule(_b64(cols[1]), cols[2], _b64(cols[3]) or None, behaviours))
         elif cols[0] == "F" and len(cols) == 8:
             doc = _b64(cols[7]) if cols[6] == "doc" else None
-            entries.append(ChunkEntry(_b64(cols[1]), _b64(cols[3]), int(cols[4]), int(cols[5]),
-                                      cols[6], doc))  # fmt: skip
+            entries.append(
+                ChunkEntry(_b64(cols[1]), _b64(cols[3]), int(cols[4]), int(cols[5]), cols[6], doc)
+            )
     return modules, entries
 
 
@@ -205,8 +207,9 @@ def _compare_functions(report: OracleReport, ours: dict, theirs: dict, sources: 
     report.status_compared = len(both)
     report.status_mismatches = sorted(
         f"{_key(k)} ours={ours[k].doc_status} chunk={theirs[k].status}"
-        for k in both if ours[k].doc_status != theirs[k].status
-    )  # fmt: skip
+        for k in both
+        if ours[k].doc_status != theirs[k].status
+    )
 
 
 def _compare_moduledocs(report: OracleReport, results: list[FileResult], modules) -> None:

@@ -23,7 +23,7 @@ Extractor = Callable[[str, int], FileResult]
 
 
 def extract_path(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> FileResult:
-    """Read and extract one file; an unreadable or oversized file becomes a problem, not an error."""
+    """Read and extract one file; an unreadable or oversized file is a problem, not an error."""
     try:
         size = os.path.getsize(path)
         if size > max_bytes:
@@ -87,7 +87,7 @@ def extract_files(
             chunk, future = in_flight.popleft()
             try:
                 results = future.result(timeout=timeout * len(chunk))
-            except (FutureTimeout, BrokenProcessPool, Exception) as exc:  # noqa: BLE001
+            except (FutureTimeout, BrokenProcessPool, Exception) as exc:
                 results = _isolate(pool, run, chunk, timeout, exc)
                 in_flight = deque((c, pool.submit(run, c)) for c, _ in in_flight)
             yield from results
@@ -109,7 +109,7 @@ def _isolate(pool: _Pool, run, chunk: list[str], timeout: float, exc: BaseExcept
         except BrokenProcessPool:
             pool.restart()
             results.append(FileResult(path=path, problems=("worker_crashed",)))
-        except Exception as error:  # noqa: BLE001 - one file's bug must not stop the batch
+        except Exception as error:
             results.append(FileResult(path=path, problems=(f"error: {type(error).__name__}",)))
     return results
 

@@ -40,8 +40,14 @@ def extract_source(data: bytes, path: str, max_bytes: int = DEFAULT_MAX_BYTES) -
         problems.append("parse_errors")
         if looks_truncated(root, data):
             problems.append("truncated")
-    return FileResult(path=path, modules=tuple(modules), functions=tuple(functions),
-                      has_errors=root.has_error, problems=tuple(problems), size=len(data))  # fmt: skip
+    return FileResult(
+        path=path,
+        modules=tuple(modules),
+        functions=tuple(functions),
+        has_errors=root.has_error,
+        problems=tuple(problems),
+        size=len(data),
+    )
 
 
 def looks_truncated(root, data: bytes) -> bool:
