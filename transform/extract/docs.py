@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from transform.extract.records import Doctest
@@ -136,8 +137,7 @@ def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str
 
 def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str, str]]:
     """Drop the opening line and up to `indent` spaces/tabs after every literal newline."""
-    line_start = re.compile(rf"\n[ \t]{{0,{indent}}}")
-    lead = re.compile(rf"[ \t]{{0,{indent}}}")
+    line_start, lead = _indent_patterns(indent)
     out: list[tuple[str, str]] = []
     at_line_start = False
     for i, (kind, text) in enumerate(parts):
@@ -152,6 +152,11 @@ def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str,
         out.append((kind, text))
         at_line_start = text.endswith("\n") or (i == 0 and not text)
     return out
+
+
+@lru_cache(maxsize=64)
+def _indent_patterns(indent: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return re.compile(rf"\n[ \t]{{0,{indent}}}"), re.compile(rf"[ \t]{{0,{indent}}}")
 
 
 def _raw_escape(text: str, closer: str, following: str) -> str:
@@ -184,13 +189,15 @@ _CONTINUE = re.compile(r"^\s*\.\.\.(?:\(\d+\))?>\s?(.*)$")
 
 def doctests(doc: str | None) -> tuple[Doctest, ...]:
     """The `iex>` examples in a doc as (prompt, expected) pairs, in order."""
-    if not doc:
+    if not doc or "iex" not in doc:
         return ()
     found: list[Doctest] = []
     prompt: list[str] = []
     expected: list[str] = []
     for line in doc.replace("\r\n", "\n").split("\n"):
-        start, more = _PROMPT.match(line), _CONTINUE.match(line)
+        head = line.lstrip()[:3]
+        start = _PROMPT.match(line) if head == "iex" else None
+        more = _CONTINUE.match(line) if head == "..." else None
         if start:
             _flush(found, prompt, expected)
             prompt, expected = [start.group(1)], []

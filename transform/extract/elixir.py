@@ -65,7 +65,7 @@ class _Mod:
     uses: list[Use] = field(default_factory=list)
     specs: list[tuple[str, int, str]] = field(default_factory=list)
     fns: dict[tuple[str, int], _Fn] = field(default_factory=dict)
-    using_options: list[tuple[str, str]] = field(default_factory=list)
+    zero_arity: list[Node] = field(default_factory=list)  # `def name do quote ...` candidates
     exception: bool = False
     recovered: bool = False
     attrs: dict[str, str] = field(default_factory=dict)  # string-valued module attributes
@@ -89,12 +89,22 @@ def call_name(node: Node) -> str | None:
     return target.text.decode("utf-8", "replace") if target.type == "identifier" else None
 
 
+def split_call(node: Node) -> tuple[list[Node], Node | None]:
+    """(argument nodes, do_block or None) of a call, in one pass over its children."""
+    args: list[Node] = []
+    block = None
+    for child in node.children:
+        kind = child.type
+        if kind == "arguments":
+            args = named(child)
+        elif kind == "do_block":
+            block = child
+    return args, block
+
+
 def call_args(node: Node) -> list[Node]:
     """The argument nodes of a call (keywords included as one node)."""
-    for child in node.children:
-        if child.type == "arguments":
-            return named(child)
-    return []
+    return split_call(node)[0]
 
 
 def keyword_value(args: list[Node], key: str) -> Node | None:
@@ -110,13 +120,17 @@ def keyword_value(args: list[Node], key: str) -> Node | None:
 
 def body_nodes(node: Node) -> list[Node] | None:
     """The statements of a `do ... end` block or `do:` keyword; None when there is no body."""
-    for child in node.children:
-        if child.type == "do_block":
-            out = named(child)
-            return [n for n in out if not n.type.endswith("_block")] + [
-                s for b in out if b.type.endswith("_block") for s in named(b)
-            ]
-    value = keyword_value(call_args(node), "do")
+    return body_of(*split_call(node))
+
+
+def body_of(args: list[Node], block: Node | None) -> list[Node] | None:
+    """Statements of the do_block (then its else/rescue/... blocks), or of a `do:` keyword."""
+    if block is not None:
+        out = named(block)
+        return [n for n in out if not n.type.endswith("_block")] + [
+            s for b in out if b.type.endswith("_block") for s in named(b)
+        ]
+    value = keyword_value(args, "do")
     if value is None:
         return None
     return named(value) if value.type == "block" else [value]
@@ -153,8 +167,9 @@ class Walker:
         if name is None:
             return
         if name in MODULE_KINDS:
-            if body_nodes(node) is not None:
-                self.module(node, mod, body_nodes(node) or [])
+            body = body_nodes(node)
+            if body is not None:
+                self.module(node, mod, body)
         elif name == "defimpl":
             self.impl_modules(node, mod)
         elif name in DEF_KINDS:
@@ -167,8 +182,8 @@ class Walker:
         elif name in KEEP_PENDING:
             if mod is not None:
                 self.directive(node, name, mod)
-        elif body_nodes(node) is not None and any(c.type == "do_block" for c in node.children):
-            self.walk(body_nodes(node) or [], mod, pending)
+        elif (block := split_call(node)[1]) is not None:
+            self.walk(body_of([], block) or [], mod, pending)
         elif pending.doc is not None:
             # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
             # its doc must not leak onto the next visible def.
@@ -262,7 +277,7 @@ class Walker:
     # -- definitions -----------------------------------------------------------------------
 
     def definition(self, node: Node, kind: str, mod: _Mod, pending: _Pending) -> None:
-        args = call_args(node)
+        args, block = split_call(node)
         head = def_head(args[0]) if args else None
         if head is None:
             pending.__init__()
@@ -273,7 +288,9 @@ class Walker:
         if fn is None:
             fn = mod.fns[key] = _Fn(name=name, arity=len(params), kind=kind)
         fn.nodes.append(node)
-        has_body = body_nodes(node) is not None or kind == "defdelegate"
+        has_body = (
+            block is not None or kind == "defdelegate" or keyword_value(args, "do") is not None
+        )
         fn.clauses += int(has_body)
         fn.defaults = max(fn.defaults, sum(1 for p in params if _is_default(p)))
         fn.recovered = fn.recovered or mod.recovered
@@ -288,11 +305,10 @@ class Walker:
             fn.meta["guard"] = True
         pending.__init__()
         if len(params) == 0 and kind == "def":
-            mod.using_options.extend((name, used) for used in quoted_uses(node))
+            mod.zero_arity.append(node)
         if self.recover and has_body:
-            self.walk(
-                [n for n in body_nodes(node) or [] if n.has_error or _is_def(n)], mod, _Pending()
-            )
+            body = body_of(args, block) or []
+            self.walk([n for n in body if n.has_error or _is_def(n)], mod, _Pending())
 
     def struct(self, node: Node, name: str, mod: _Mod | None, pending: _Pending) -> None:
         """`defstruct` consumes a pending doc: it documents `__struct__/0`."""
@@ -317,8 +333,9 @@ class Walker:
     def records(self) -> tuple[list[ModuleRecord], list[FunctionRecord]]:
         """Records for every module walked, in source order."""
         mods = sorted(self.done, key=lambda m: m.node.start_byte)
-        functions = [f for m in mods for f in self.function_records(m)]
-        return [self.module_record(m, functions) for m in mods], functions
+        per_module = [self.function_records(m) for m in mods]
+        modules = [self.module_record(m, fns) for m, fns in zip(mods, per_module, strict=True)]
+        return modules, [f for fns in per_module for f in fns]
 
     def span(self, nodes: list[Node]) -> tuple[int, int, str]:
         start, end = nodes[0], max(nodes, key=lambda n: n.end_byte)
@@ -353,7 +370,8 @@ class Walker:
                     end_line=end,
                     source=source,
                     doctests=doctests(doc.text) if status == "doc" else (),
-                    has_errors=fn.recovered or any(n.has_error for n in fn.nodes),
+                    has_errors=fn.recovered
+                    or (self.recover and any(n.has_error for n in fn.nodes)),
                     doc_dynamic=doc.dynamic and status == "doc",
                     arities=arities,
                 )
@@ -364,7 +382,7 @@ class Walker:
         start, end, source = self.span([mod.node])
         uses = [u.module for u in mod.uses]
         behaviours = otp.behaviours_of(uses, mod.behaviours)
-        mine = [f for f in functions if f.module == mod.name]
+        mine = functions
         public = [(f.name, f.arity) for f in mine if f.public]
         impl = [(f.name, f.arity) for f in mine if f.impl not in (None, "false")]
         kind, callbacks = otp.classify(uses, behaviours, public, impl, source)
@@ -383,7 +401,7 @@ class Walker:
             has_errors=mod.recovered or mod.node.has_error,
             doc_dynamic=mod.moduledoc.dynamic,
             uses=tuple(mod.uses),
-            using_options=tuple(mod.using_options) if has_using else (),
+            using_options=tuple(using_options(mod)) if has_using else (),
         )
 
 
@@ -511,14 +529,16 @@ def delegate_target(args: list[Node], name: str, arity: int) -> str:
     return f"{text(to) if to is not None else '?'}.{target}/{arity}"
 
 
-def quoted_uses(node: Node) -> list[str]:
-    """Modules used by `use X` at the top of the `quote do` that a zero-arity def returns."""
+def using_options(mod: _Mod) -> list[tuple[str, str]]:
+    """(name, X) for each `def name do quote do use X` in a module that defines `__using__`."""
     found = []
-    for stmt in body_nodes(node) or []:
-        if call_name(stmt) == "quote":
-            for inner in body_nodes(stmt) or []:
-                if call_name(inner) == "use" and call_args(inner):
-                    found.append(text(call_args(inner)[0]))
+    for node in mod.zero_arity:
+        name = def_head(call_args(node)[0])
+        for stmt in body_nodes(node) or []:
+            if call_name(stmt) == "quote":
+                for inner in body_nodes(stmt) or []:
+                    if call_name(inner) == "use" and call_args(inner):
+                        found.append((name[0] if name else "", text(call_args(inner)[0])))
     return found
 
 
