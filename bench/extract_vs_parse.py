@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ def build_corpus(directory: Path, megabytes: float, source: Path = FIXTURES) -> 
     total, copy = 0, 0
     while total < megabytes * 1e6:
         for i, data in enumerate(sources):
-            variant = data.replace(b"defmodule ", b"defmodule V%d." % copy)
+            variant = re.sub(rb"\bdefmodule ([A-Z])", rb"defmodule V%d.\1" % copy, data)
             path = directory / f"c{copy:04d}_{i}.ex"
             path.write_bytes(variant)
             paths.append(path)

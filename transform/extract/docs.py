@@ -183,35 +183,28 @@ def unescape(seq: str) -> str:
     return body
 
 
-_PROMPT = re.compile(r"^\s*iex(?:\(\d+\))?>\s?(.*)$")
-_CONTINUE = re.compile(r"^\s*\.\.\.(?:\(\d+\))?>\s?(.*)$")
+_PROMPT = r"iex(?:\(\d+\))?>"
+_EXAMPLE = re.compile(
+    rf"^[ \t]*{_PROMPT}[ \t]?(?P<prompt>.*)\n?"
+    r"(?P<more>(?:^[ \t]*\.\.\.(?:\(\d+\))?>.*\n?)*)"
+    rf"(?P<expected>(?:^(?![ \t]*{_PROMPT})(?![ \t]*```)[ \t]*\S.*\n?)*)",
+    re.MULTILINE,
+)
+_CONTINUATION_PREFIX = re.compile(r"^[ \t]*\.\.\.(?:\(\d+\))?>[ \t]?", re.MULTILINE)
 
 
 def doctests(doc: str | None) -> tuple[Doctest, ...]:
-    """The `iex>` examples in a doc as (prompt, expected) pairs, in order."""
+    """The `iex>` examples in a doc as (prompt, expected) pairs, in order.
+
+    A prompt runs on over `...>` lines; the expected output is the following non-blank lines up
+    to the next prompt, a blank line or a code fence.
+    """
     if not doc or "iex" not in doc:
         return ()
-    found: list[Doctest] = []
-    prompt: list[str] = []
-    expected: list[str] = []
-    for line in doc.replace("\r\n", "\n").split("\n"):
-        head = line.lstrip()[:3]
-        start = _PROMPT.match(line) if head == "iex" else None
-        more = _CONTINUE.match(line) if head == "..." else None
-        if start:
-            _flush(found, prompt, expected)
-            prompt, expected = [start.group(1)], []
-        elif more and prompt and not expected:
-            prompt.append(more.group(1))
-        elif prompt and line.strip() and not line.lstrip().startswith("```"):
-            expected.append(line.strip())
-        else:
-            _flush(found, prompt, expected)
-            prompt, expected = [], []
-    _flush(found, prompt, expected)
+    found = []
+    for match in _EXAMPLE.finditer(doc.replace("\r\n", "\n")):
+        more = _CONTINUATION_PREFIX.sub("", match["more"]).rstrip("\n")
+        prompt = match["prompt"] + ("\n" + more if more else "")
+        expected = "\n".join(line.strip() for line in match["expected"].splitlines())
+        found.append(Doctest(prompt, expected))
     return tuple(found)
-
-
-def _flush(found: list[Doctest], prompt: list[str], expected: list[str]) -> None:
-    if prompt:
-        found.append(Doctest("\n".join(prompt), "\n".join(expected)))

@@ -23,6 +23,30 @@ DEF_KINDS = frozenset(
 )
 MODULE_KINDS = frozenset({"defmodule", "defprotocol"})
 KEEP_PENDING = frozenset({"alias", "import", "require", "defoverridable", "use"})
+# Attributes that never carry docs or anything a record needs: skipped without a closer look.
+IGNORED_ATTRIBUTES = frozenset(
+    {
+        "type",
+        "typep",
+        "opaque",
+        "typedoc",
+        "callback",
+        "macrocallback",
+        "optional_callbacks",
+        "dialyzer",
+        "compile",
+        "derive",
+        "enforce_keys",
+        "before_compile",
+        "after_compile",
+        "on_load",
+        "on_definition",
+        "external_resource",
+        "vsn",
+        "nifs",
+        "file",
+    }
+)
 
 
 @dataclass
@@ -77,7 +101,9 @@ def text(node: Node) -> str:
 
 
 def named(node: Node) -> list[Node]:
-    """Named children without comments."""
+    """Named children without comments (a node whose text has no `#` cannot hold a comment)."""
+    if b"#" not in node.text:
+        return node.named_children
     return [c for c in node.named_children if c.type != "comment"]
 
 
@@ -246,7 +272,7 @@ class Walker:
     def attribute(self, node: Node, mod: _Mod, pending: _Pending) -> None:
         operand = node.child_by_field_name("operand")
         attr = call_name(operand) if operand is not None else None
-        if attr is None:
+        if attr is None or attr in IGNORED_ATTRIBUTES:
             return
         args = call_args(operand)
         value = args[0] if args else None
