@@ -97,7 +97,7 @@ def _part(child: Node, attrs: Mapping[str, str]) -> tuple[str, str]:
 
 def _op(node: Node) -> str:
     op = node.child_by_field_name("operator")
-    return op.text.decode() if op is not None else ""
+    return op.type if op is not None else ""
 
 
 def _sigil_name(node: Node) -> str:

@@ -329,7 +329,8 @@ class Walker:
             fn.meta["delegate_to"] = delegate_target(args, name, len(params))
         if kind == "defguard":
             fn.meta["guard"] = True
-        pending.__init__()
+        if not pending.empty():
+            pending.__init__()
         if len(params) == 0 and kind == "def":
             mod.zero_arity.append(node)
         if self.recover and has_body:
@@ -569,8 +570,9 @@ def using_options(mod: _Mod) -> list[tuple[str, str]]:
 
 
 def _operator(node: Node) -> str:
+    """The operator token; an anonymous node's type is its text, and cheaper to read."""
     op = node.child_by_field_name("operator")
-    return op.text.decode("utf-8", "replace") if op is not None else ""
+    return op.type if op is not None else ""
 
 
 def _is_default(param: Node) -> bool:
