@@ -131,7 +131,11 @@ def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str
             nxt = parts[i + 1][1] if i + 1 < len(parts) else ""
             out.append(_raw_escape(text, closer, nxt) if kind == "escape_sequence" else text)
         else:
-            out.append(unescape(text) if kind == "escape_sequence" else _CONTINUATION.sub("", text))
+            if kind == "escape_sequence":
+                text = unescape(text)
+            elif "\\" in text:
+                text = _CONTINUATION.sub("", text)
+            out.append(text)
     return "".join(out), dynamic
 
 

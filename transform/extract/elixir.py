@@ -374,7 +374,7 @@ class Walker:
             [u.module for u in mod.uses] + (["defexception"] if mod.exception else [])
         )
         out = []
-        for fn in sorted(mod.fns.values(), key=lambda f: f.nodes[0].start_byte):
+        for fn in mod.fns.values():  # insertion order is source order of first clauses
             status, doc = doc_status(fn, hidden)
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
