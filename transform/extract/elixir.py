@@ -60,6 +60,9 @@ class _Pending:
     def empty(self) -> bool:
         return self.doc is None and not self.meta and self.impl is None
 
+    def reset(self) -> None:
+        self.doc, self.meta, self.impl = None, {}, None
+
 
 @dataclass
 class _Fn:
@@ -163,7 +166,7 @@ def body_of(args: list[Node], block: Node | None) -> list[Node] | None:
 
 
 class Walker:
-    """Walks one file; `modules()` and `functions()` give the records afterwards."""
+    """Walks one file's statements; `records()` gives the module and function records after."""
 
     def __init__(self, src: bytes, path: str, recover: bool) -> None:
         self.src = src
@@ -213,20 +216,23 @@ class Walker:
         elif pending.doc is not None:
             # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
             # its doc must not leak onto the next visible def.
-            pending.__init__()
+            pending.reset()
 
     # -- modules ---------------------------------------------------------------------------
 
-    def module(self, node: Node, parent: _Mod | None, body: list[Node], recovered: bool = False):
+    def module(
+        self, node: Node, parent: _Mod | None, body: list[Node], recovered: bool = False
+    ) -> None:
+        """A nested `defmodule Foo.Bar` also aliases `Foo` in its parent, as the compiler does."""
         args = call_args(node)
         if not args:
             return
         name = module_name(args[0], parent)
         aliases = dict(parent.aliases) if parent else {}
-        if parent is not None and args[0].type == "alias" and not name.startswith("Elixir."):
-            head = text(args[0]).split(".")[0]
-            if head != "Elixir":
-                parent.aliases[head] = f"{parent.name}.{head}"
+        raw = text(args[0])
+        if parent is not None and args[0].type == "alias" and not raw.startswith("Elixir."):
+            head = raw.split(".")[0]
+            parent.aliases[head] = f"{parent.name}.{head}"
         mod = _Mod(name=name, node=node, aliases=aliases, recovered=recovered)
         self.walk(body, mod, _Pending())
         self.done.append(mod)
@@ -306,7 +312,7 @@ class Walker:
         args, block = split_call(node)
         head = def_head(args[0]) if args else None
         if head is None:
-            pending.__init__()
+            pending.reset()
             return
         name, params = head
         key = (name, len(params))
@@ -330,7 +336,7 @@ class Walker:
         if kind == "defguard":
             fn.meta["guard"] = True
         if not pending.empty():
-            pending.__init__()
+            pending.reset()
         if len(params) == 0 and kind == "def":
             mod.zero_arity.append(node)
         if self.recover and has_body:
@@ -353,7 +359,7 @@ class Walker:
                 meta=dict(pending.meta),
             )
             mod.fns.setdefault(("__struct__", 0), fn)
-        pending.__init__()
+        pending.reset()
 
     # -- records ---------------------------------------------------------------------------
 
