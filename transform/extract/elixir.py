@@ -104,9 +104,7 @@ def text(node: Node) -> str:
 
 
 def named(node: Node) -> list[Node]:
-    """Named children without comments (a node whose text has no `#` cannot hold a comment)."""
-    if b"#" not in node.text:
-        return node.named_children
+    """Named children without comments."""
     return [c for c in node.named_children if c.type != "comment"]
 
 
