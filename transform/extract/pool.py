@@ -95,23 +95,35 @@ def extract_files(
         pool.close(kill=True)
 
 
-def _isolate(pool: _Pool, run, chunk: list[str], timeout: float, exc: BaseException):
+def _isolate(
+    pool: _Pool,
+    run: Callable[[list[str]], list[FileResult]],
+    chunk: list[str],
+    timeout: float,
+    exc: BaseException,
+) -> list[FileResult]:
     """Retry a failed chunk's files one at a time so only the bad file is lost."""
     if isinstance(exc, (FutureTimeout, BrokenProcessPool)):
         pool.restart()
+    if len(chunk) == 1:  # already alone: retrying would only repeat the failure
+        return [FileResult(path=chunk[0], problems=(_reason(exc),))]
     results = []
     for path in chunk:
         try:
             results.extend(pool.submit(run, [path]).result(timeout=timeout))
-        except FutureTimeout:
-            pool.restart()
-            results.append(FileResult(path=path, problems=("timeout",)))
-        except BrokenProcessPool:
-            pool.restart()
-            results.append(FileResult(path=path, problems=("worker_crashed",)))
-        except Exception as error:
-            results.append(FileResult(path=path, problems=(f"error: {type(error).__name__}",)))
+        except Exception as error:  # one file's failure must not stop the batch
+            if isinstance(error, (FutureTimeout, BrokenProcessPool)):
+                pool.restart()
+            results.append(FileResult(path=path, problems=(_reason(error),)))
     return results
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, FutureTimeout):
+        return "timeout"
+    if isinstance(exc, BrokenProcessPool):
+        return "worker_crashed"
+    return f"error: {type(exc).__name__}"
 
 
 def _chunks(paths: Iterable[str], size: int) -> Iterator[list[str]]:

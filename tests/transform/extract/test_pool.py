@@ -37,17 +37,25 @@ def test_results_come_back_in_input_order(tmp_path: Path) -> None:
     assert results[-1].problems[0].startswith("unreadable")
 
 
-def test_crash_and_hang_cost_only_their_own_file(tmp_path: Path) -> None:
+def with_bad_file(tmp_path: Path, name: str) -> list[str]:
     paths = make_files(tmp_path, 4)
-    for name in ("crash.ex", "hang.ex"):
-        (tmp_path / name).write_bytes(CODE % 9)
-    paths[1:1] = [str(tmp_path / "crash.ex")]
-    paths[4:4] = [str(tmp_path / "hang.ex")]
-    results = list(
-        extract_files(paths, workers=2, chunk_files=2, timeout=1.5, extractor=crashing_extractor)
-    )
+    (tmp_path / name).write_bytes(CODE % 9)
+    paths.insert(2, str(tmp_path / name))
+    return paths
+
+
+def test_a_crashing_file_costs_only_itself(tmp_path: Path) -> None:
+    paths = with_bad_file(tmp_path, "crash.ex")
+    run = extract_files(paths, workers=2, chunk_files=2, extractor=crashing_extractor)
+    results = list(run)
     assert [r.path for r in results] == paths
-    problems = {Path(r.path).name: r.problems for r in results}
-    assert problems["crash.ex"] == ("worker_crashed",)
-    assert problems["hang.ex"] == ("timeout",)
+    assert [r.problems for r in results] == [(), (), ("worker_crashed",), (), ()]
     assert sum(1 for r in results if r.functions) == 4
+
+
+def test_a_hanging_file_times_out_alone(tmp_path: Path) -> None:
+    paths = with_bad_file(tmp_path, "hang.ex")
+    run = extract_files(paths, workers=2, chunk_files=1, timeout=3, extractor=crashing_extractor)
+    results = list(run)
+    assert [r.path for r in results] == paths
+    assert [r.problems for r in results] == [(), (), ("timeout",), (), ()]
