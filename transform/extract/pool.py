@@ -78,21 +78,24 @@ def extract_files(
     chunks = _chunks(paths, chunk_files)
     pool = _Pool(workers)
     in_flight: deque[tuple[list[str], Future]] = deque()
+    finished = False
     try:
         while True:
             for chunk in itertools.islice(chunks, max(0, 2 * workers - len(in_flight))):
                 in_flight.append((chunk, pool.submit(run, chunk)))
             if not in_flight:
+                finished = True
                 return
             chunk, future = in_flight.popleft()
             try:
                 results = future.result(timeout=timeout * len(chunk))
-            except (FutureTimeout, BrokenProcessPool, Exception) as exc:
+            except Exception as exc:
                 results = _isolate(pool, run, chunk, timeout, exc)
-                in_flight = deque((c, pool.submit(run, c)) for c, _ in in_flight)
+                if _pool_lost(exc):  # the restart dropped the other chunks in flight
+                    in_flight = deque((c, pool.submit(run, c)) for c, _ in in_flight)
             yield from results
     finally:
-        pool.close(kill=True)
+        pool.close(kill=not finished)  # a consumer that stops early must not wait for workers
 
 
 def _isolate(
@@ -103,7 +106,7 @@ def _isolate(
     exc: BaseException,
 ) -> list[FileResult]:
     """Retry a failed chunk's files one at a time so only the bad file is lost."""
-    if isinstance(exc, (FutureTimeout, BrokenProcessPool)):
+    if _pool_lost(exc):
         pool.restart()
     if len(chunk) == 1:  # already alone: retrying would only repeat the failure
         return [FileResult(path=chunk[0], problems=(_reason(exc),))]
@@ -112,10 +115,15 @@ def _isolate(
         try:
             results.extend(pool.submit(run, [path]).result(timeout=timeout))
         except Exception as error:  # one file's failure must not stop the batch
-            if isinstance(error, (FutureTimeout, BrokenProcessPool)):
+            if _pool_lost(error):
                 pool.restart()
             results.append(FileResult(path=path, problems=(_reason(error),)))
     return results
+
+
+def _pool_lost(exc: BaseException) -> bool:
+    """A hang or a dead worker: the pool must be rebuilt (and its queued work resubmitted)."""
+    return isinstance(exc, (FutureTimeout, BrokenProcessPool))
 
 
 def _reason(exc: BaseException) -> str:

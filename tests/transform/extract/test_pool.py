@@ -12,11 +12,13 @@ CODE = b'defmodule M%d do\n  @doc "F."\n  def f, do: 1\nend\n'
 
 
 def crashing_extractor(path: str, max_bytes: int) -> FileResult:
-    """Kills its worker on `crash.ex` and hangs on `hang.ex`, like a parser bug would."""
+    """Kills its worker on `crash.ex`, hangs on `hang.ex`, raises on `boom.ex`: parser bugs."""
     if path.endswith("crash.ex"):
         os._exit(3)
     if path.endswith("hang.ex"):
         time.sleep(30)
+    if path.endswith("boom.ex"):
+        raise ValueError("extractor bug")
     return extract_path(path, max_bytes)
 
 
@@ -59,3 +61,9 @@ def test_a_hanging_file_times_out_alone(tmp_path: Path) -> None:
     results = list(run)
     assert [r.path for r in results] == paths
     assert [r.problems for r in results] == [(), (), ("timeout",), (), ()]
+
+
+def test_an_exception_in_the_extractor_is_recorded(tmp_path: Path) -> None:
+    paths = with_bad_file(tmp_path, "boom.ex")
+    run = extract_files(paths, workers=2, chunk_files=2, extractor=crashing_extractor)
+    assert [r.problems for r in run] == [(), (), ("error: ValueError",), (), ()]
