@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transform.extract.elixir import extract_tree
+from transform.extract.elixir import Node, extract_tree
 from transform.extract.parse import parse
 from transform.extract.records import FileResult
 
@@ -54,7 +54,7 @@ def extract_source(data: bytes, path: str, max_bytes: int = DEFAULT_MAX_BYTES) -
     )
 
 
-def looks_truncated(root, data: bytes) -> bool:
+def looks_truncated(root: Node, data: bytes) -> bool:
     """A MISSING token, or an ERROR running to the end of the file, means the file was cut."""
     end = len(data.rstrip())
     stack = [root]
