@@ -7,6 +7,7 @@ are retried one by one; a file that fails alone gets a FileResult with the reaso
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections import deque
@@ -69,13 +70,17 @@ def extract_files(
     max_bytes: int = DEFAULT_MAX_BYTES,
     *,
     timeout: float = 60.0,
-    chunk_files: int = 8,
+    chunk_files: int = 32,
+    chunk_bytes: int = 256 << 10,
     extractor: Extractor = extract_path,
 ) -> Iterator[FileResult]:
-    """FileResults for `paths` in input order; `timeout` is seconds per file."""
+    """FileResults for `paths` in input order; `timeout` is seconds per file.
+
+    Files go to the workers in tasks of up to `chunk_files` files or about `chunk_bytes`.
+    """
     workers = workers or os.cpu_count() or 1
     run = partial(_run_chunk, extractor, max_bytes)
-    chunks = _chunks(paths, chunk_files)
+    chunks = _chunks(paths, chunk_files, chunk_bytes)
     pool = _Pool(workers)
     in_flight: deque[tuple[list[str], Future]] = deque()
     finished = False
@@ -134,7 +139,17 @@ def _reason(exc: BaseException) -> str:
     return f"error: {type(exc).__name__}"
 
 
-def _chunks(paths: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(paths)
-    while chunk := list(itertools.islice(iterator, size)):
+def _chunks(paths: Iterable[str], max_files: int, max_bytes: int) -> Iterator[list[str]]:
+    """Tasks of up to `max_files` files and about `max_bytes`: few tasks for many small files
+    (each task costs the pool a round trip), small ones where a file is big."""
+    chunk: list[str] = []
+    size = 0
+    for path in paths:
+        with contextlib.suppress(OSError):  # extract_path reports it
+            size += os.path.getsize(path)
+        chunk.append(path)
+        if len(chunk) >= max_files or size >= max_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
         yield chunk
