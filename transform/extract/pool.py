@@ -93,7 +93,9 @@ def extract_files(
                 return
             chunk, future = in_flight.popleft()
             try:
-                results = future.result(timeout=timeout * len(chunk))
+                # A task holds at most ~chunk_bytes plus one file, normally well under a second,
+                # so one file's allowance covers it; a timed-out task is retried file by file.
+                results = future.result(timeout=timeout)
             except Exception as exc:
                 results = _isolate(pool, run, chunk, timeout, exc)
                 if _pool_lost(exc):  # the restart dropped the other chunks in flight
