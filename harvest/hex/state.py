@@ -1,0 +1,288 @@
+"""Reads and writes the Hex tables of the catalog; every write is one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from harvest.catalog import Catalog
+from harvest.hex.api import PackageStats
+from harvest.hex.registry import VersionsEntry
+
+FINAL_STATUSES = ("fetched", "quarantined")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class KnownPackage:
+    versions: tuple[str, ...]
+    retired: tuple[str, ...]
+    registry_updated_at: datetime | None
+    package_etag: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    """One `hex_releases` row plus the files it contributes to `source_files`."""
+
+    package: str
+    version: str
+    status: str
+    outer_checksum: str | None = None
+    inner_checksum: str | None = None
+    licenses: tuple[str, ...] = ()
+    retired_reason: str | None = None
+    retired_message: str | None = None
+    published_at: datetime | None = None
+    error: str | None = None
+    app: str | None = None
+    description: str | None = None
+    build_tools: tuple[str, ...] = ()
+    elixir_requirement: str | None = None
+    links: dict[str, str] | None = None
+    requirements: list[dict[str, Any]] | None = None
+    tarball_bytes: int | None = None
+    is_prerelease: bool | None = None
+    files: tuple[tuple[str, str, int], ...] = ()  # (path, sha256, bytes)
+
+
+def load_known_packages(catalog: Catalog) -> dict[str, KnownPackage]:
+    rows = catalog.fetchall(
+        "SELECT name, versions, retired_versions, registry_updated_at, package_etag"
+        " FROM hex_packages"
+    )
+    return {r[0]: KnownPackage(tuple(r[1] or ()), tuple(r[2] or ()), r[3], r[4]) for r in rows}
+
+
+def load_release_states(
+    catalog: Catalog,
+) -> dict[tuple[str, str], tuple[str, str | None, str | None]]:
+    """(package, version) -> (status, outer_checksum, error) for rows still present upstream."""
+    rows = catalog.fetchall(
+        "SELECT package, version, status, outer_checksum, error FROM hex_releases"
+        " WHERE removed_at IS NULL"
+    )
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+
+def license_expression(licenses: tuple[str, ...]) -> str | None:
+    """Hex lists licenses; several mean the user may pick one, i.e. an SPDX `OR`."""
+    cleaned = [x.strip() for x in licenses if x.strip()]
+    return " OR ".join(cleaned) if cleaned else None
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    entry: VersionsEntry
+    latest_stable: str | None
+    registry_updated_at: datetime | None
+    etag: str | None
+
+
+@dataclass
+class Batch:
+    """Everything the crawl learned since the last commit; written in one transaction."""
+
+    releases: dict[tuple[str, str], ReleaseRow] = field(default_factory=dict)
+    packages: dict[str, PackageRow] = field(default_factory=dict)
+    cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    stats: dict[str, PackageStats] = field(default_factory=dict)
+    retirements: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return (
+            len(self.releases)
+            + len(self.packages)
+            + len(self.cache)
+            + len(self.stats)
+            + len(self.retirements)
+        )
+
+
+def _release_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
+    return pa.table(
+        {
+            "package": [r.package for r in rows],
+            "version": [r.version for r in rows],
+            "outer_checksum": [r.outer_checksum for r in rows],
+            "inner_checksum": [r.inner_checksum for r in rows],
+            "licenses": [list(r.licenses) for r in rows],
+            "retired_reason": [r.retired_reason for r in rows],
+            "retired_message": [r.retired_message for r in rows],
+            "published_at": pa.array([r.published_at for r in rows], pa.timestamp("us")),
+            "status": [r.status for r in rows],
+            "error": [r.error for r in rows],
+            "app": [r.app for r in rows],
+            "description": [r.description for r in rows],
+            "build_tools": [list(r.build_tools) for r in rows],
+            "elixir_requirement": [r.elixir_requirement for r in rows],
+            "links": [json.dumps(r.links) if r.links is not None else None for r in rows],
+            "requirements": [
+                json.dumps(r.requirements) if r.requirements is not None else None for r in rows
+            ],
+            "tarball_bytes": pa.array([r.tarball_bytes for r in rows], pa.int64()),
+            "files_kept": pa.array([len(r.files) for r in rows], pa.int32()),
+            "is_prerelease": pa.array([r.is_prerelease for r in rows], pa.bool_()),
+            "updated_at": pa.array([now] * len(rows), pa.timestamp("us")),
+        }
+    )
+
+
+def _file_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("origin", "origin_version", "path", "sha256", "bytes", "license")
+    }
+    for r in rows:
+        license_expr = license_expression(r.licenses)
+        for path, sha, size in r.files:
+            for key, value in zip(
+                cols, (r.package, r.version, path, sha, size, license_expr), strict=True
+            ):
+                cols[key].append(value)
+    table = pa.table({**cols, "bytes": pa.array(cols["bytes"], pa.int64())})
+    return table.append_column("recorded_at", pa.array([now] * len(table), pa.timestamp("us")))
+
+
+def _bulk(con: Any, table: pa.Table, sql: str, params: list[Any] | None = None) -> None:
+    """Run `sql` over `table` registered as `batch`: one statement for many rows (DuckDB's
+    executemany runs row by row and cost more than the downloads)."""
+    if table.num_rows == 0:
+        return
+    con.register("batch", table)
+    try:
+        con.execute(sql, params or [])
+    finally:
+        con.unregister("batch")
+
+
+def _ts(values: list[datetime | None]) -> pa.Array:
+    return pa.array(values, pa.timestamp("us"))
+
+
+def write_batch(catalog: Catalog, batch: Batch) -> None:
+    """Commit a batch: release rows replace earlier ones together with their files."""
+    now = utcnow()
+    rows = list(batch.releases.values())
+    packages = list(batch.packages.values())
+    stats = list(batch.stats.values())
+    with catalog.transaction() as con:
+        releases = _release_table(rows, now)
+        _bulk(
+            con,
+            releases.select(["package", "version"]),
+            "DELETE FROM source_files WHERE source = 'hex' AND (origin, origin_version) IN"
+            " (SELECT package, version FROM batch)",
+        )
+        _bulk(
+            con,
+            _file_table(rows, now),
+            "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
+            " license, recorded_at) SELECT 'hex', origin, origin_version, path, sha256, bytes,"
+            " license, recorded_at FROM batch",
+        )
+        _bulk(
+            con,
+            releases,
+            "INSERT OR REPLACE INTO hex_releases (package, version, outer_checksum,"
+            " inner_checksum, licenses, retired_reason, retired_message, published_at, status,"
+            " error, app, description, build_tools, elixir_requirement, links, requirements,"
+            " tarball_bytes, files_kept, is_prerelease, updated_at, removed_at)"
+            " SELECT *, NULL FROM batch",
+        )
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "package": [p for p, _ in batch.retirements],
+                    "version": [v for _, v in batch.retirements],
+                    "reason": pa.array([r for r, _ in batch.retirements.values()], pa.string()),
+                    "message": pa.array([m for _, m in batch.retirements.values()], pa.string()),
+                }
+            ),
+            "UPDATE hex_releases r SET retired_reason = b.reason, retired_message = b.message"
+            " FROM batch b WHERE r.package = b.package AND r.version = b.version",
+        )
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "name": [p.entry.name for p in packages],
+                    "versions": pa.array(
+                        [list(p.entry.versions) for p in packages], pa.list_(pa.string())
+                    ),
+                    "retired": pa.array(
+                        [list(p.entry.retired_versions) for p in packages], pa.list_(pa.string())
+                    ),
+                    "latest": pa.array([p.latest_stable for p in packages], pa.string()),
+                    "updated": _ts([p.registry_updated_at for p in packages]),
+                    "etag": pa.array([p.etag for p in packages], pa.string()),
+                }
+            ),
+            "INSERT INTO hex_packages (name, repository, versions, retired_versions, latest_stable,"
+            " registry_updated_at, package_etag, package_fetched_at)"
+            " SELECT name, 'hexpm', versions, retired, latest, updated, etag, ? FROM batch"
+            " ON CONFLICT (name) DO UPDATE SET versions = excluded.versions,"
+            " retired_versions = excluded.retired_versions, latest_stable = excluded.latest_stable,"
+            " registry_updated_at = excluded.registry_updated_at,"
+            " package_etag = excluded.package_etag,"
+            " package_fetched_at = excluded.package_fetched_at",
+            [now],
+        )
+        # API extras upsert too: package rows and stats may arrive in either order.
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "name": [s.name for s in stats],
+                    "downloads_all": pa.array([s.downloads_all for s in stats], pa.int64()),
+                    "downloads_recent": pa.array([s.downloads_recent for s in stats], pa.int64()),
+                    "description": pa.array([s.description for s in stats], pa.string()),
+                    "licenses": pa.array([list(s.licenses) for s in stats], pa.list_(pa.string())),
+                }
+            ),
+            "INSERT INTO hex_packages (name, repository, downloads_all, downloads_recent,"
+            " description, licenses, api_updated_at) SELECT *, ? FROM (SELECT name,"
+            " 'hexpm', downloads_all, downloads_recent, description, licenses FROM batch)"
+            " ON CONFLICT (name) DO UPDATE SET downloads_all = excluded.downloads_all,"
+            " downloads_recent = excluded.downloads_recent, description = excluded.description,"
+            " licenses = excluded.licenses, api_updated_at = excluded.api_updated_at",
+            [now],
+        )
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "url": list(batch.cache),
+                    "etag": pa.array([e for e, _ in batch.cache.values()], pa.string()),
+                    "sha": [h for _, h in batch.cache.values()],
+                }
+            ),
+            "INSERT OR REPLACE INTO hex_registry_cache (url, etag, body_sha256, fetched_at)"
+            " SELECT url, etag, sha, ? FROM batch",
+            [now],
+        )
+
+
+def mark_removed(catalog: Catalog, present: set[str]) -> int:
+    """Releases of packages gone from /versions are marked removed (Hex deletes within 24 h)."""
+    rows = catalog.fetchall("SELECT DISTINCT package FROM hex_releases WHERE removed_at IS NULL")
+    gone = [r[0] for r in rows if r[0] not in present]
+    if gone:
+        catalog.executemany(
+            "UPDATE hex_releases SET removed_at = ? WHERE package = ? AND removed_at IS NULL",
+            [(utcnow(), name) for name in gone],
+        )
+    return len(gone)
+
+
+def load_cache(catalog: Catalog) -> dict[str, tuple[str | None, str]]:
+    """url -> (etag, body_sha256) for every registry resource fetched before."""
+    rows = catalog.fetchall("SELECT url, etag, body_sha256 FROM hex_registry_cache")
+    return {r[0]: (r[1], r[2]) for r in rows}
