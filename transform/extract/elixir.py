@@ -226,6 +226,8 @@ class Walker:
         if not args:
             return
         name = module_name(args[0], parent)
+        if name is None:
+            return
         aliases = dict(parent.aliases) if parent else {}
         raw = text(args[0])
         if parent is not None and args[0].type == "alias" and not raw.startswith("Elixir."):
@@ -241,14 +243,16 @@ class Walker:
         body = body_nodes(node)
         if not args or body is None:
             return
-        protocol = expand(text(args[0]), parent)
+        protocol = module_ref(args[0], parent)
         target = keyword_value(args, "for")
         if target is None:
             targets = [parent.name] if parent else []
         elif target.type == "list":
-            targets = [expand(text(t), parent) for t in named(target)]
+            targets = [module_ref(t, parent) for t in named(target)]
         else:
-            targets = [expand(text(target), parent)]
+            targets = [module_ref(target, parent)]
+        if protocol is None or None in targets:
+            return  # a computed protocol or target: the module name is not in the source
         for t in targets:
             mod = _Mod(
                 name=f"{protocol}.{t}", node=node, aliases=dict(parent.aliases) if parent else {}
@@ -457,18 +461,33 @@ def doc_status(fn: _Fn, injected: frozenset[tuple[str, int]]) -> tuple[str, DocV
     return ("hidden" if hidden else "none"), NO_DOC
 
 
-def module_name(node: Node, parent: _Mod | None) -> str:
-    """The module a `defmodule` argument names, nested as `Kernel.defmodule` expands it."""
+def module_name(node: Node, parent: _Mod | None) -> str | None:
+    """The module a `defmodule` argument names, nested as `Kernel.defmodule` expands it;
+    None when the name is computed (`defmodule Module.concat(...)`)."""
     raw = text(node)
     if node.type == "alias":
         if raw.startswith("Elixir."):
             return raw[len("Elixir.") :]
         return f"{parent.name}.{raw}" if parent else raw
-    if node.type == "dot" and parent is not None and raw.startswith("__MODULE__."):
-        return parent.name + raw[len("__MODULE__") :]
+    if node.type == "dot" and raw.startswith("__MODULE__.") and _is_alias_path(raw):
+        return (parent.name if parent else "") + raw[len("__MODULE__") :]
     if node.type == "atom":
         return raw
-    return raw
+    return None
+
+
+def module_ref(node: Node, mod: _Mod | None) -> str | None:
+    """A module written as an alias, `__MODULE__[.Sub]` or an atom; None when computed."""
+    raw = text(node)
+    if node.type in ("alias", "atom") or (raw == "__MODULE__" or _is_alias_path(raw)):
+        return expand(raw, mod)
+    return None
+
+
+def _is_alias_path(raw: str) -> bool:
+    """`__MODULE__.Sub.Mod` (a dot chain of aliases), not a call like `Module.concat(a, b)`."""
+    head, _, rest = raw.partition(".")
+    return head == "__MODULE__" and bool(rest) and all(p[:1].isupper() for p in rest.split("."))
 
 
 def expand(raw: str, mod: _Mod | None) -> str:

@@ -104,3 +104,14 @@ def test_unicode_columns_and_bytes() -> None:
     code = 'defmodule M do\n  @doc "é"\n  def café(x), do: "日本"\nend\n'
     f = functions(code)["M.café/1"]
     assert f.source == 'def café(x), do: "日本"' and f.start_line == 3
+
+
+def test_computed_module_names_are_skipped_not_guessed() -> None:
+    code = (
+        "defmodule A do\n  for n <- [:x] do\n    defmodule Module.concat(__MODULE__, n) do\n"
+        "      def f, do: 1\n    end\n  end\n  defimpl P, for: unquote(t) do\n"
+        "    def g, do: 1\n  end\n  defimpl P, for: __MODULE__ do\n    def h, do: 1\n  end\nend\n"
+    )
+    result = extract(code)
+    assert [m.module for m in result.modules] == ["A", "P.A"]
+    assert [(f.module, f.name) for f in result.functions] == [("P.A", "h")]
