@@ -378,12 +378,13 @@ class Walker:
         return start.start_point.row + 1, end.end_point.row + 1, source
 
     def function_records(self, mod: _Mod) -> list[FunctionRecord]:
-        hidden = otp.injected_hidden(
+        injected = otp.injected(
             [u.module for u in mod.uses] + (["defexception"] if mod.exception else [])
         )
         out = []
         for fn in mod.fns.values():  # insertion order is source order of first clauses
-            status, doc = doc_status(fn, hidden)
+            status, doc, injected_by = doc_status(fn, injected)
+            meta = {**fn.meta, "injected_by": injected_by} if injected_by else dict(fn.meta)
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
             specs = tuple(s for n, a, s in mod.specs if n == fn.name and a in arities)
@@ -396,7 +397,7 @@ class Walker:
                     kind=fn.kind,
                     doc=doc.text if status == "doc" else None,
                     doc_status=status,
-                    doc_meta=dict(fn.meta),
+                    doc_meta=meta,
                     spec=specs,
                     impl=fn.impl,
                     clauses=fn.clauses,
@@ -449,16 +450,21 @@ def extract_tree(
     return walker.records()
 
 
-def doc_status(fn: _Fn, injected: frozenset[tuple[str, int]]) -> tuple[str, DocValue]:
-    """The compiler's doc status (`elixir_erl:doc_value` plus `Module.compile_doc`)."""
+def doc_status(
+    fn: _Fn, injected: dict[tuple[str, int], tuple[str, str | None]]
+) -> tuple[str, DocValue, str | None]:
+    """(status, doc, module whose `use` supplied the doc) by the compiler's rules
+    (`elixir_erl:doc_value` plus `Module.compile_doc`): an own doc wins, then the entry `use`
+    injected for an overridden function, then the name and `@impl` defaults."""
     if fn.kind not in ("def", "defmacro", "defguard", "defdelegate"):
-        return "none", NO_DOC
+        return "none", NO_DOC, None
     if fn.doc.status != "none":
-        return fn.doc.status, fn.doc
-    hidden = (
-        fn.name.startswith("_") or fn.impl not in (None, "false") or (fn.name, fn.arity) in injected
-    )
-    return ("hidden" if hidden else "none"), NO_DOC
+        return fn.doc.status, fn.doc, None
+    if (fn.name, fn.arity) in injected:
+        used, text = injected[fn.name, fn.arity]
+        return ("hidden", NO_DOC, used) if text is None else ("doc", DocValue("doc", text), used)
+    hidden = fn.name.startswith("_") or fn.impl not in (None, "false")
+    return ("hidden" if hidden else "none"), NO_DOC, None
 
 
 def module_name(node: Node, parent: _Mod | None) -> str | None:

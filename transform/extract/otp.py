@@ -102,21 +102,35 @@ KINDS: dict[str, tuple[str, bool, frozenset[str]]] = {
     "Phoenix.Controller": ("phoenix_controller", False, frozenset()),
 }
 
-# Functions a `use X` injects with `@doc false` and `defoverridable`: a user override without
-# its own `@doc` keeps the hidden status (elixir 1.14 `Module.compile_doc`).
-INJECTED_HIDDEN: dict[str, frozenset[tuple[str, int]]] = {
-    "GenServer": frozenset(
-        {
-            ("handle_call", 3),
-            ("handle_cast", 2),
-            ("handle_info", 2),
-            ("terminate", 2),
-            ("code_change", 3),
-        }
-    ),
-    "Application": frozenset({("stop", 1)}),
-    "GenStage": frozenset({("child_spec", 1)}),
-    "defexception": frozenset({("exception", 1), ("message", 1)}),
+# Functions a `use X` injects as `defoverridable`. A user override without its own `@doc`
+# keeps the injected entry (Elixir 1.14 `Module.compile_doc`): None is `@doc false` (hidden),
+# a string is the injected doc text, byte for byte as 1.14 stores it.
+_CHILD_SPEC_DOC = (
+    "Returns a specification to start this module under a supervisor.\n\nSee `Supervisor`.\n"
+)
+_TASK_CHILD_SPEC_DOC = (
+    "Returns a specification to start this module under a supervisor.\n\n"
+    "`arg` is passed as the argument to `Task.start_link/1` in the `:start` field\n"
+    "of the spec.\n\n"
+    "For more information, see the `Supervisor` module,\n"
+    "the `Supervisor.child_spec/2` function and the `t:Supervisor.child_spec/0` type.\n"
+)
+INJECTED: dict[str, dict[tuple[str, int], str | None]] = {
+    "GenServer": {
+        ("child_spec", 1): _CHILD_SPEC_DOC,
+        ("handle_call", 3): None,
+        ("handle_cast", 2): None,
+        ("handle_info", 2): None,
+        ("terminate", 2): None,
+        ("code_change", 3): None,
+    },
+    "Supervisor": {("child_spec", 1): _CHILD_SPEC_DOC},
+    "DynamicSupervisor": {("child_spec", 1): _CHILD_SPEC_DOC},
+    "Agent": {("child_spec", 1): _CHILD_SPEC_DOC},
+    "Task": {("child_spec", 1): _TASK_CHILD_SPEC_DOC},
+    "Application": {("stop", 1): None},
+    "GenStage": {("child_spec", 1): None},
+    "defexception": {("exception", 1): None, ("message", 1): None},
 }
 
 
@@ -147,9 +161,9 @@ def classify(
     return kind, tuple(sorted(done))
 
 
-def injected_hidden(uses: Iterable[str]) -> frozenset[tuple[str, int]]:
-    """The (name, arity) pairs that `use` made `@doc false` overridables in this module."""
-    return frozenset().union(*(INJECTED_HIDDEN.get(u, frozenset()) for u in uses))
+def injected(uses: Iterable[str]) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """(name, arity) -> (the `use`d module, injected doc or None for hidden) in this module."""
+    return {key: (u, doc) for u in uses for key, doc in INJECTED.get(u, {}).items()}
 
 
 def resolve_project(results: Sequence[FileResult]) -> list[FileResult]:

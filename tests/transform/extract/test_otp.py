@@ -44,3 +44,13 @@ def test_phoenix_use_resolves_through_the_web_module(fixtures_dir: Path) -> None
     assert mods["MyAppWeb.RoomChannel"].otp_kind == "phoenix_channel"
     assert mods["MyApp.Producer"].otp_kind == "gen_stage"
     assert mods["MyAppWeb"].otp_kind is None
+
+
+def test_overridden_injected_functions_keep_the_injected_doc(fixtures_dir: Path) -> None:
+    path = fixtures_dir / "project" / "otp.ex"
+    found = {(f.module, f.name): f for f in extract_source(path.read_bytes(), str(path)).functions}
+    spec = found[("Fixtures.OwnChildSpec", "child_spec")]
+    assert spec.doc_status == "doc" and spec.doc_meta == {"injected_by": "GenServer"}
+    assert spec.doc.startswith("Returns a specification to start this module under a supervisor.")
+    assert found[("Fixtures.DocumentedChildSpec", "child_spec")].doc == "Own doc wins."
+    assert found[("Fixtures.Server", "handle_info")].doc_status == "hidden"
