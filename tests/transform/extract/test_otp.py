@@ -28,6 +28,9 @@ def test_stdlib_behaviours(fixtures_dir: Path) -> None:
         "Fixtures.Job": "task",
         "Fixtures.Names": "registry",
         "Fixtures.Worker": "gen_server",
+        "Fixtures.OwnChildSpec": "gen_server",
+        "Fixtures.OwnTaskSpec": "task",
+        "Fixtures.DocumentedChildSpec": "agent",
     }
     assert mods["Fixtures.Counter"].behaviours == ()
 
