@@ -210,11 +210,16 @@ class Walker:
             if mod is not None:
                 self.directive(node, name, mod)
         elif (block := split_call(node)[1]) is not None:
-            self.walk(body_of([], block) or [], mod, pending)
+            self.branches(block, mod, pending)
         elif pending.doc is not None:
             # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
             # its doc must not leak onto the next visible def.
             pending.reset()
+
+    def branches(self, block: Node, mod: _Mod | None, pending: _Pending) -> None:
+        """A module-level `if ... do ... else ... end`: the compiler sees one branch; assume the
+        `do` branch (the usual case: `if Code.ensure_loaded?(Dep)` with the dependency there)."""
+        self.walk([n for n in named(block) if not n.type.endswith("_block")], mod, pending)
 
     # -- modules ---------------------------------------------------------------------------
 
