@@ -25,6 +25,11 @@ class GitHubSettings(BaseModel):
         description="fetch sources only for these SPDX ids (comma-separated); default: fetch "
         "all and mark permissive ones in github_repos.license_permissive",
     )
+    fetch_sources: bool = Field(
+        True,
+        description="download each pinned commit's tarball and record its Elixir files; "
+        "--no-fetch-sources records metadata only (status skipped, error metadata_only)",
+    )
     limit: int | None = Field(None, ge=1, description="stop after this many repositories")
     api_url: str = Field(PUBLIC_GRAPHQL_URL, description="GraphQL endpoint")
     catalog: Path = Field(Path("data/catalog.duckdb"), description="DuckDB catalog file")

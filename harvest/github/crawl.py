@@ -27,9 +27,10 @@ from harvest.github.api import GraphQLClient
 from harvest.github.budget import Budget, BudgetPolicy
 from harvest.github.config import GitHubSettings
 from harvest.github.graphql import RepoInfo
-from harvest.github.record import KeptFile, Recorder
+from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
 from harvest.github.search import Search
 from harvest.github.tarball import download_tarball, read_elixir_files
+from harvest.github.writer import GroupWriter
 from harvest.net.client import make_client
 from harvest.net.download import DownloadTooLarge
 from harvest.net.retry import TransientHTTPError
@@ -49,11 +50,18 @@ def skip_reason(repo: RepoInfo, settings: GitHubSettings) -> str | None:
     """Qualifying repositories we record but do not download (pure)."""
     if repo.commit_oid is None or repo.tarball_url is None:
         return "empty_repository" if repo.is_empty else "no_default_branch"
+    if not settings.fetch_sources:
+        return "metadata_only"
     if settings.license and repo.license_spdx not in settings.license:
         return f"license {repo.license_spdx or 'none'} not in --license"
     if repo.disk_usage_kb is not None and repo.disk_usage_kb > settings.max_disk_usage_mb * 1024:
         return f"disk usage {repo.disk_usage_kb} KB over --max-disk-usage-mb"
     return None
+
+
+def _interrupted() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 class Crawler:
@@ -79,24 +87,29 @@ class Crawler:
         self.tmp_dir = settings.data_dir / "tmp" / "github"
         self.limits = ArchiveLimits()
         self._known: dict[str, str] = {}
+        self._writer = GroupWriter(recorder)
 
     async def run(self) -> CrawlResult:
         self._clean_tmp()
         self._known = self.recorder.fetched_commits()
         plan = await self.search.plan()
         if self.progress is not None:
-            expected = (
-                plan.total if self.settings.limit is None else min(plan.total, self.settings.limit)
-            )
-            self.progress.set_total(expected)
+            limit = self.settings.limit
+            self.progress.set_total(plan.total if limit is None else min(plan.total, limit))
         queue: asyncio.Queue[RepoInfo | None] = asyncio.Queue(maxsize=self.settings.concurrency * 4)
+        flush = False
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.settings.concurrency):
                     group.create_task(self._worker(queue))
                 group.create_task(self._produce(queue))
+            flush = True
         except ExceptionGroup as failed:  # one failure cancels the rest; report the cause
             raise failed.exceptions[0] from None
+        finally:
+            # Rows of finished repositories are committed even when the crawl stops on an
+            # error; only a kill or Ctrl-C abandons them (the rerun redoes those).
+            await self._writer.close(flush=flush or not _interrupted())
         return CrawlResult(self.counts, self.search)
 
     def _clean_tmp(self) -> None:
@@ -124,13 +137,13 @@ class Crawler:
 
     async def process(self, repo: RepoInfo) -> int:
         """Record one repository; returns the tarball bytes downloaded."""
+        if repo.commit_oid is not None and self._known.get(repo.id) == repo.commit_oid:
+            self._writer.submit(refresh_write(repo))
+            self.counts["unchanged"] += 1
+            return 0
         reason = skip_reason(repo, self.settings)
         if reason:
             self._record(repo, "skipped", reason)
-            return 0
-        if self._known.get(repo.id) == repo.commit_oid:
-            self.recorder.refresh(repo)
-            self.counts["unchanged"] += 1
             return 0
         return await self._fetch(repo)
 
@@ -184,7 +197,7 @@ class Crawler:
         files: list[KeptFile] | None = None,
         tarball_bytes: int | None = None,
     ) -> None:
-        self.recorder.record(repo, status, error, files, tarball_bytes)
+        self._writer.submit(repo_write(repo, status, error, files, tarball_bytes))
         self.counts[status] += 1
         if error:
             self.counts[f"{status}: {error.split(':')[0]}"] += 1
