@@ -19,7 +19,7 @@ from harvest.github.errors import AuthError, GaveUp, QueryError, Throttled
 from harvest.github.graphql import SEARCH_QUERY, Outcome, SearchPage, classify, decode_search
 from harvest.net.retry import TransientHTTPError, is_transient
 
-PAGE_SIZES = (100, 50, 25)  # GitHub's advice after a 502/504 timeout: ask for less
+PAGE_SIZES = (100, 25)  # largest and smallest page; GitHub's advice after a timeout: ask for less
 
 
 class GraphQLClient:
@@ -44,22 +44,27 @@ class GraphQLClient:
             initial=transient_wait, max=60.0, jitter=transient_wait
         )
         self._throttled_in_row = 0
+        self.page_limit = PAGE_SIZES[0]
 
     async def search_page(self, query: str, after: str | None, first: int = 100) -> SearchPage:
-        """One page of a repository search; a partial page is asked for once more."""
-        shrink = 0
+        """One page of a repository search; a partial page is asked for again (twice at most).
+
+        After a 502/504 (GitHub's 10 s timeout) pages get smaller, 100 -> 50 -> 25, and stay
+        so for the rest of the crawl.
+        """
+        partial_retries = 0
         page: SearchPage | None = None
         async for attempt in self._retrying():
             with attempt:
-                size = min(first, PAGE_SIZES[min(shrink, len(PAGE_SIZES) - 1)])
-                variables = {"q": query, "first": size, "after": after}
+                variables = {"q": query, "first": min(first, self.page_limit), "after": after}
                 try:
                     outcome = await self._post(variables)
                 except TransientHTTPError:
-                    shrink += 1
+                    self.page_limit = max(PAGE_SIZES[-1], self.page_limit // 2)
                     raise
                 page = decode_search(outcome.data or {})
-                if outcome.kind == "partial" and attempt.retry_state.attempt_number < 3:
+                if outcome.kind == "partial" and partial_retries < 2:
+                    partial_retries += 1
                     raise TransientHTTPError(200, self._url, "partial data: " + outcome.message)
         assert page is not None
         return page

@@ -51,6 +51,11 @@ class FakeRepo:
     topics: list[str]
     malicious: str | None = None  # None, "traversal" or "symlink"
     revision: int = 0  # bump to move the default branch to a new commit
+    indexed_stars: int | None = None  # what the search index still believes (star drift)
+
+    @property
+    def search_stars(self) -> int:
+        return self.stars if self.indexed_stars is None else self.indexed_stars
 
     @property
     def node_id(self) -> str:
@@ -254,7 +259,7 @@ def compile_search(query: str) -> tuple[Predicate, str | None]:
             preds.append(lambda r, lang=lang: lang in (x.lower() for x in r.languages))
         elif key == "stars":
             check = _range(value, _int)
-            preds.append(lambda r, c=check: c(r.stars))
+            preds.append(lambda r, c=check: c(r.search_stars))
         elif key in ("created", "pushed"):
             check = _range(value, lambda t, up: _parse_time(t, upper=up))
             attr = f"{key}_at"
@@ -284,7 +289,7 @@ def run_search(population: Population, query: str) -> list[FakeRepo]:
     if sort and sort.startswith("updated"):
         hits.sort(key=lambda r: r.pushed_at, reverse=not sort.endswith("-asc"))
     elif sort and sort.startswith("stars"):
-        hits.sort(key=lambda r: (r.stars, r.number), reverse=not sort.endswith("-asc"))
+        hits.sort(key=lambda r: (r.search_stars, r.number), reverse=not sort.endswith("-asc"))
     else:
-        hits.sort(key=lambda r: (-r.stars, r.number))  # "best match": stable, star-led
+        hits.sort(key=lambda r: (-r.search_stars, r.number))  # "best match": stable, star-led
     return hits

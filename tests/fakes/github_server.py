@@ -86,6 +86,8 @@ class Counters:
     rate_limited: int = 0
     points: int = 0
     tarballs: int = 0
+    timeouts: int = 0
+    page_sizes: list[int] = field(default_factory=list)
     max_in_flight: int = 0
     authorization_headers: list[str] = field(default_factory=list)
 
@@ -199,8 +201,9 @@ class _Root:
         start = decode_cursor(after)
         reachable = min(len(hits), SEARCH_CAP)
         end = min(start + (first or 0), reachable)
+        nodes = [repo_view(r, self.fake.base_url) for r in hits[start:end]]
         if self.fake.after_search is not None:
-            self.fake.after_search(self.fake)
+            self.fake.after_search(self.fake)  # the page is already built: changes show later
         return {
             "repositoryCount": len(hits),
             "pageInfo": {
@@ -209,7 +212,7 @@ class _Root:
                 "startCursor": encode_cursor(start) if end > start else None,
                 "endCursor": encode_cursor(end) if end > start else None,
             },
-            "nodes": [repo_view(r, self.fake.base_url) for r in hits[start:end]],
+            "nodes": nodes,
         }
 
     def repository(self, _info: Any, owner: str, name: str) -> dict[str, Any] | None:
@@ -325,7 +328,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"errors": [{"type": "MAX_NODE_LIMIT_EXCEEDED", "message": str(exc)}]})
             return
         limit_first = fake.switches.timeout_over_first
+        fake.counters.page_sizes.append(int(variables.get("first") or 0))
         if limit_first is not None and int(variables.get("first") or 0) > limit_first:
+            fake.counters.timeouts += 1
             time.sleep(fake.switches.latency)
             self._send(502, HTML_TIMEOUT, "text/html; charset=utf-8")
             return
