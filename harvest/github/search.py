@@ -68,7 +68,7 @@ class Search:
         self.now = now
         self.base = base_query(settings)
         self.stats = SearchStats()
-        self._plan: Plan | None = None
+        self.plan_result: Plan | None = None
         self._first_pages: dict[Part, SearchPage] = {}
 
     def query(self, part: Part) -> str:
@@ -94,14 +94,14 @@ class Search:
             result: Plan = done.value
         leaves = {p for p, _ in result.leaves}
         self._first_pages = {p: pg for p, pg in self._first_pages.items() if p in leaves}
-        self._plan = result
+        self.plan_result = result
         self.stats.total, self.stats.reachable = result.total, result.covered
         self.stats.parts, self.stats.stuck_parts = len(result.leaves), len(result.stuck)
         return result
 
     async def repositories(self) -> AsyncIterator[RepoInfo]:
         """Every qualifying repository once, part by part."""
-        plan_ = self._plan or await self.plan()
+        plan_ = self.plan_result or await self.plan()
         seen: set[str] = set()
         for part, _count in plan_.leaves:
             async for repo in self._pages_of(part):

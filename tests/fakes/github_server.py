@@ -395,6 +395,10 @@ class _Handler(BaseHTTPRequestHandler):
             base = self.server.fake.base_url
             location = f"{base}/codeload/{parts[1]}/{parts[2]}/legacy.tar.gz/{parts[4]}"
             self._send(302, b"", "text/plain", {"Location": location})
+        elif self.path == "/_fake/counters":  # for benchmarks running the fake in a child
+            counters = dict(vars(self.server.fake.counters))
+            counters.pop("authorization_headers")
+            self._json(200, counters)
         elif self.path == "/rate_limit":
             _, window = self.server.fake.charge(self._token() or "", 0)
             self._json(200, {"resources": {"graphql": window}})

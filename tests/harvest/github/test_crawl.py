@@ -182,6 +182,6 @@ def test_past_the_1000_cap_in_several_bands(tmp_path: Path, crawl: Crawl, clock:
     assert recorded_names(tmp_path / "catalog.duckdb") == expected
     stats = result.search.stats
     assert stats.total == 2600 and stats.unique == 2600 and stats.parts >= 3
-    plan_parts = [p for p, _ in result.search._plan.leaves]
+    plan_parts = [p for p, _ in result.search.plan_result.leaves]
     assert any(p.stars_lo == p.stars_hi == 100 for p in plan_parts)  # split by created date
     assert fake.counters.refused_secondary == 0
