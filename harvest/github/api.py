@@ -119,7 +119,7 @@ class GraphQLClient:
             budget.exhaustions += 1
             remaining = 0  # the header may not say 0 (seen in the wild); the body does
         else:
-            budget.refusals += 1
+            budget.note_refusal()
         delay = throttle_delay(
             retry_after=outcome.retry_after,
             remaining=remaining,

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from harvest.github.graphql import RateInfo
@@ -70,7 +70,9 @@ class Budget:
     _paused_until: float = 0.0
     _starts: deque[float] = field(default_factory=deque)
     _durations: deque[tuple[float, float]] = field(default_factory=deque)
+    single_file: bool = False  # set by the first secondary-limit refusal, for the whole run
     _gate: asyncio.Semaphore | None = None
+    _serial: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def observe(self, rate: RateInfo) -> None:
         """Take the numbers from this request's own response (never another's)."""
@@ -82,6 +84,11 @@ class Budget:
             self.reset_at = rate.reset_at
         if rate.cost is not None:
             self.points_spent += rate.cost
+
+    def note_refusal(self) -> None:
+        """A secondary limit answered: from now on send one request at a time."""
+        self.refusals += 1
+        self.single_file = True
 
     def pause(self, seconds: float) -> None:
         """Hold every request, not just the one that was refused."""
@@ -108,10 +115,11 @@ class Budget:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """At most `concurrency` requests at once, each started only when the budget allows."""
+        """Run one request: at most `concurrency` at once (just one after any secondary-limit
+        refusal), each started only when the budget allows."""
         if self._gate is None:
             self._gate = asyncio.Semaphore(self.policy.concurrency)
-        async with self._gate:
+        async with self._gate, self._serial if self.single_file else nullcontext():
             while (wait := self.delay(self.clock())) > 0:
                 self.waited += wait
                 await self.sleep(wait)

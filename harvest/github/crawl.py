@@ -27,6 +27,7 @@ from harvest.github.api import GraphQLClient
 from harvest.github.budget import Budget, BudgetPolicy
 from harvest.github.config import GitHubSettings
 from harvest.github.graphql import RepoInfo
+from harvest.github.partition import Part
 from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
 from harvest.github.search import Search
 from harvest.github.tarball import download_tarball, read_elixir_files
@@ -57,6 +58,11 @@ def skip_reason(repo: RepoInfo, settings: GitHubSettings) -> str | None:
     if repo.disk_usage_kb is not None and repo.disk_usage_kb > settings.max_disk_usage_mb * 1024:
         return f"disk usage {repo.disk_usage_kb} KB over --max-disk-usage-mb"
     return None
+
+
+def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_cause(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _interrupted() -> bool:
@@ -102,10 +108,10 @@ class Crawler:
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.settings.concurrency):
                     group.create_task(self._worker(queue))
-                group.create_task(self._produce(queue))
+                group.create_task(self._produce(queue, [p for p, _ in plan.leaves]))
             flush = True
         except ExceptionGroup as failed:  # one failure cancels the rest; report the cause
-            raise failed.exceptions[0] from None
+            raise _first_cause(failed) from None
         finally:
             # Rows of finished repositories are committed even when the crawl stops on an
             # error; only a kill or Ctrl-C abandons them (the rerun redoes those).
@@ -118,16 +124,28 @@ class Crawler:
         for leftover in self.tmp_dir.glob("*.tar.gz") if self.tmp_dir.is_dir() else []:
             leftover.unlink(missing_ok=True)
 
-    async def _produce(self, queue: asyncio.Queue[RepoInfo | None]) -> None:
+    async def _produce(self, queue: asyncio.Queue[RepoInfo | None], parts: list[Part]) -> None:
+        """Page up to `graphql_concurrency` parts at once; the Budget paces the requests."""
+        pending = iter(parts)  # shared: each pager takes the next part when it is free
+
+        async def pager() -> None:
+            for part in pending:
+                async for repo in self.search.qualifying(part):
+                    if self._limit_reached():
+                        return
+                    self.counts["found"] += 1
+                    await queue.put(repo)
+
         try:
-            async for repo in self.search.repositories():
-                if self.settings.limit is not None and self.counts["found"] >= self.settings.limit:
-                    break
-                self.counts["found"] += 1
-                await queue.put(repo)
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.settings.graphql_concurrency, len(parts)) or 1):
+                    group.create_task(pager())
         finally:
             for _ in range(self.settings.concurrency):
                 await queue.put(_DONE)
+
+    def _limit_reached(self) -> bool:
+        return self.settings.limit is not None and self.counts["found"] >= self.settings.limit
 
     async def _worker(self, queue: asyncio.Queue[RepoInfo | None]) -> None:
         while (repo := await queue.get()) is not None:

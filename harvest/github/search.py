@@ -60,7 +60,7 @@ class SearchStats:
 
 
 class Search:
-    """One crawl's search: `plan()` first, then iterate `repositories()`."""
+    """One crawl's search: `plan()` first, then `qualifying(part)` for each planned part."""
 
     def __init__(self, api: GraphQLClient, settings: GitHubSettings, now: datetime) -> None:
         self.api = api
@@ -70,6 +70,7 @@ class Search:
         self.stats = SearchStats()
         self.plan_result: Plan | None = None
         self._first_pages: dict[Part, SearchPage] = {}
+        self._seen: set[str] = set()
 
     def query(self, part: Part) -> str:
         return f"{self.base} {part.qualifiers()}"
@@ -99,21 +100,21 @@ class Search:
         self.stats.parts, self.stats.stuck_parts = len(result.leaves), len(result.stuck)
         return result
 
-    async def repositories(self) -> AsyncIterator[RepoInfo]:
-        """Every qualifying repository once, part by part."""
-        plan_ = self.plan_result or await self.plan()
-        seen: set[str] = set()
-        for part, _count in plan_.leaves:
-            async for repo in self._pages_of(part):
-                if repo.id in seen:
-                    continue
-                seen.add(repo.id)
-                self.stats.unique += 1
-                reason = rejection(repo, self.settings)
-                if reason:
-                    self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
-                    continue
-                yield repo
+    async def qualifying(self, part: Part) -> AsyncIterator[RepoInfo]:
+        """The qualifying repositories of one part not yet seen in any other part.
+
+        Several parts may be paged at once (one task each); they share `seen`.
+        """
+        async for repo in self._pages_of(part):
+            if repo.id in self._seen:
+                continue
+            self._seen.add(repo.id)
+            self.stats.unique += 1
+            reason = rejection(repo, self.settings)
+            if reason:
+                self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
+                continue
+            yield repo
 
     async def _pages_of(self, part: Part) -> AsyncIterator[RepoInfo]:
         page = self._first_pages.pop(part, None) or await self._page(part, None)

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harvest.github.budget import BudgetPolicy
 from harvest.github.crawl import CrawlResult
 from harvest.store import BlobStore
-from tests.fakes.github_population import make_population
+from tests.fakes.github_population import Population, make_population
 from tests.fakes.github_server import FakeClock, FakeGitHub, serve_github
 from tests.fakes.github_tarball import SHARED_FORMATTER, kept_files
 from tests.harvest.github.conftest import TOKEN, query, recorded_names
@@ -172,16 +171,37 @@ def test_licence_allow_list_and_limit(github: FakeGitHub, crawl: Crawl, tmp_path
             assert status == "skipped" and "not in --license" in error
 
 
+@pytest.fixture(scope="module")
+def capped_population() -> Population:
+    """2,600 qualifying, 1,100 of them with exactly 100 stars: over the cap in several bands."""
+    return make_population(total=3500, qualifying=2600, pile=1100, seed=5)
+
+
 @pytest.mark.slow
-def test_past_the_1000_cap_in_several_bands(tmp_path: Path, crawl: Crawl, clock: FakeClock) -> None:
-    population = make_population(total=3500, qualifying=2600, pile=1100, seed=5)
-    with serve_github(population, {TOKEN}, clock) as fake:
-        result = crawl(fake, BudgetPolicy(), fetch_sources=False)
-    expected = population.qualifying(100)
+def test_past_the_1000_cap_in_several_bands(
+    tmp_path: Path, crawl: Crawl, clock: FakeClock, capped_population: Population
+) -> None:
+    with serve_github(capped_population, {TOKEN}, clock) as fake:
+        fake.switches.max_concurrent = 2  # refuse anything beyond two requests in flight
+        result = crawl(fake, fetch_sources=False)
+    expected = capped_population.qualifying(100)
     assert len(expected) == 2600
     assert recorded_names(tmp_path / "catalog.duckdb") == expected
     stats = result.search.stats
     assert stats.total == 2600 and stats.unique == 2600 and stats.parts >= 3
     plan_parts = [p for p, _ in result.search.plan_result.leaves]
     assert any(p.stars_lo == p.stars_hi == 100 for p in plan_parts)  # split by created date
-    assert fake.counters.refused_secondary == 0
+    assert fake.counters.refused_secondary == 0 and fake.counters.max_in_flight <= 2
+
+
+@pytest.mark.slow
+def test_concurrency_refusals_are_waited_out(
+    tmp_path: Path, crawl: Crawl, clock: FakeClock, capped_population: Population
+) -> None:
+    with serve_github(capped_population, {TOKEN}, clock) as fake:
+        fake.switches.max_concurrent = 1  # stricter than our two pagers
+        fake.switches.latency = 0.02
+        result = crawl(fake, fetch_sources=False, page_size=50)
+    assert recorded_names(tmp_path / "catalog.duckdb") == capped_population.qualifying(100)
+    assert fake.counters.refused_secondary >= 1
+    assert result.search.api.budget.refusals == fake.counters.refused_secondary
