@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PUBLIC_GRAPHQL_URL = "https://api.github.com/graphql"
 
@@ -46,6 +46,12 @@ class GitHubSettings(BaseModel):
     created_since: date = Field(
         date(2007, 10, 1), description="earliest creation date searched (GitHub opened 2008)"
     )
+
+    @model_validator(mode="after")
+    def _star_range(self) -> GitHubSettings:
+        if self.max_stars is not None and self.max_stars < self.min_stars:
+            raise ValueError(f"max_stars {self.max_stars} is below min_stars {self.min_stars}")
+        return self
 
     @field_validator("license", mode="before")
     @classmethod

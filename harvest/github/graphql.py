@@ -195,9 +195,11 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
         return out("secondary")
     if status >= 500 or payload is None:
         return out("transient")
+    if status != 200:  # 400, 404 (wrong --api-url), ...: asking again will not help
+        return Outcome("invalid", None, rate, retry_after, f"HTTP {status}: {message}")
     errors = payload.get("errors") or []
     if not errors:
-        return out("ok")
+        return out("ok" if isinstance(data, dict) else "invalid")
     kind = _error_kind(errors)
     if kind:
         return out(kind)

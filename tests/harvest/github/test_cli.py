@@ -161,3 +161,37 @@ def test_kill_at_any_moment_then_rerun(github: FakeGitHub, tmp_path: Path) -> No
         ("running",),
         ("ok",),
     ]  # the killed run could not close its record
+
+
+def test_wrong_api_url_is_a_clear_error(
+    github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    argv = _argv(github, tmp_path)
+    argv[argv.index("--api-url") + 1] = f"{github.base_url}/not-graphql"
+    assert main("harvest", "", COMMANDS, argv) == 1
+    assert "HTTP 404" in capsys.readouterr().err
+
+
+def test_bad_settings_name_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    code = main(
+        "harvest",
+        "",
+        COMMANDS,
+        [
+            "github",
+            "--min-stars",
+            "100",
+            "--max-stars",
+            "50",
+            "--catalog",
+            str(tmp_path / "c.duckdb"),
+        ],
+    )
+    assert code == 2 and "max_stars 50 is below min_stars 100" in capsys.readouterr().err

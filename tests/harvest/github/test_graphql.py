@@ -60,6 +60,8 @@ def test_search_query_is_valid_against_the_schema_subset() -> None:
             "partial",
         ),
         (200, {}, _body({"errors": [{"message": "Field 'x' doesn't exist"}]}), "invalid"),
+        (404, {}, _body({"message": "Not Found"}), "invalid"),
+        (200, {}, _body({"data": None}), "invalid"),
     ],
 )
 def test_classify(status: int, headers: dict[str, str], body: bytes, kind: str) -> None:
