@@ -41,12 +41,10 @@ def safe_member_path(name: str, strip_components: int = 0) -> str | None:
 
     A leading '/' is dropped (as hex_core does); a path that climbs out with '..' raises.
     """
-    relative = name.lstrip("/")
+    relative = posixpath.normpath(name.lstrip("/")) if name.strip("/") else "."
+    if relative == ".." or relative.startswith("../"):
+        raise UnsafeArchive("unsafe_path", name)
     parts = [p for p in relative.split("/") if p not in ("", ".")]
-    if ".." in parts and posixpath.normpath("/".join(parts)).startswith(".."):
-        raise UnsafeArchive("unsafe_path", name)
-    if ".." in parts:
-        raise UnsafeArchive("unsafe_path", name)
     parts = parts[strip_components:]
     return "/".join(parts) if parts else None
 
