@@ -10,7 +10,6 @@ status and error; faults of the crawl itself (bad token, GitHub refusing the que
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from harvest.github.config import GitHubSettings
 from harvest.github.graphql import RepoInfo
 from harvest.github.partition import Part
 from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
-from harvest.github.search import Search
+from harvest.github.search import Search, SearchStats
 from harvest.github.tarball import download_tarball, read_elixir_files
 from harvest.github.writer import GroupWriter
 from harvest.net.client import make_client
@@ -187,24 +186,25 @@ class Crawler:
         except UnsafeArchive as exc:
             self._record(repo, "failed", f"unsafe_archive: {exc.reason}")
             return got.size
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                got.path.unlink()
         self._record(repo, "fetched", None, files, got.size)
         self.counts["files_kept"] += len(files)
         self.counts["files_already_stored"] += reused
         return got.size
 
     def _store_files(self, tarball: Path) -> tuple[list[KeptFile], int]:
-        """Put the wanted members in the store (in a worker thread); also count reused blobs."""
+        """Put the wanted members in the store and delete the tarball (in a worker thread);
+        also count blobs that were already stored, from Hex or another repository."""
         kept, reused = [], 0
-        for member in read_elixir_files(tarball, self.limits):
-            digest = hashlib.sha256(member.data).hexdigest()
-            if self.blobs.exists(digest):
-                reused += 1  # already stored, from Hex or another repository
-            else:
-                self.blobs.put(member.data)
-            kept.append(KeptFile(member.path, digest, len(member.data)))
+        try:
+            for member in read_elixir_files(tarball, self.limits):
+                digest = hashlib.sha256(member.data).hexdigest()
+                if self.blobs.exists(digest):
+                    reused += 1
+                else:
+                    self.blobs.put(member.data)
+                kept.append(KeptFile(member.path, digest, len(member.data)))
+        finally:
+            tarball.unlink(missing_ok=True)
         return kept, reused
 
     def _record(
@@ -236,6 +236,7 @@ async def harvest_github(
     run_id = recorder.start_run(settings.model_dump(mode="json"))
     status = "failed"
     counts: Counter[str] = Counter()
+    search = SearchStats()
     try:
         async with make_client(
             transport=transport, max_connections=settings.concurrency + 4
@@ -250,7 +251,7 @@ async def harvest_github(
                 crawler = Crawler(
                     settings, api, http, recorder, BlobStore(settings.data_dir), progress
                 )
-                counts = crawler.counts
+                counts, search = crawler.counts, crawler.search.stats
                 result = await crawler.run()
         status = "ok"
         return result
@@ -258,7 +259,13 @@ async def harvest_github(
         status = "interrupted"
         raise
     finally:
-        recorder.finish_run(run_id, status, {**counts, **budget_counts(budget)})
+        coverage = {
+            "search_total": search.total,
+            "search_parts": search.parts,
+            "search_seen": search.unique,
+            "search_stuck_parts": search.stuck_parts,
+        }
+        recorder.finish_run(run_id, status, {**counts, **coverage, **budget_counts(budget)})
         catalog.close()
 
 

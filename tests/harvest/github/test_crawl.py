@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -127,8 +128,13 @@ def test_rerun_skips_unchanged_commits_and_refetches_moved_ones(
         [moved.name_with_owner],
     )
     assert (moved.commit_oid,) in versions  # the old commit's rows stay, for old snapshots
-    runs = query(catalog, "SELECT status FROM crawl_runs WHERE command = 'github'")
-    assert runs == [("ok",), ("ok",)]
+    runs = query(
+        catalog,
+        "SELECT status, counts->>'search_total', counts->>'search_seen' "
+        "FROM crawl_runs WHERE command = 'github'",
+    )
+    total = str(len(github.population.qualifying(100)))
+    assert runs == [("ok", total, total), ("ok", total, total)]
 
 
 def test_files_already_stored_from_hex_are_not_stored_twice(
@@ -156,6 +162,13 @@ def test_options_narrow_the_search(github: FakeGitHub, crawl: Crawl, tmp_path: P
     )
     assert recorded_names(tmp_path / "catalog.duckdb") == expected
     assert result.counts["skipped: metadata_only"] > 0 and github.counters.tarballs == 0
+
+
+def test_pushed_after(github: FakeGitHub, crawl: Crawl, tmp_path: Path) -> None:
+    crawl(github, pushed_after=date(2024, 1, 1), fetch_sources=False)
+    expected = github.population.qualifying(100, pushed_after=date(2024, 1, 1))
+    assert 0 < len(expected) < len(github.population.qualifying(100))
+    assert recorded_names(tmp_path / "catalog.duckdb") == expected
 
 
 def test_licence_allow_list_and_limit(github: FakeGitHub, crawl: Crawl, tmp_path: Path) -> None:
