@@ -40,6 +40,12 @@ class GitHubSettings(BaseModel):
     )
     page_size: int = Field(100, ge=1, le=100, description="search results per GraphQL page")
     max_tarball_mb: int = Field(256, ge=1, description="skip tarballs larger than this")
+    codeload_429_limit: int = Field(
+        5,
+        ge=1,
+        description="after this many 429s in a row from codeload, stop downloading for "
+        "this run (its cooldown is about 30 minutes); the rest are retried by the next run",
+    )
     max_disk_usage_mb: int = Field(
         2048, ge=1, description="skip repositories GitHub reports larger than this"
     )

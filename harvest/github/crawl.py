@@ -93,6 +93,7 @@ class Crawler:
         self.limits = ArchiveLimits()
         self._known: dict[str, str] = {}
         self._writer = GroupWriter(recorder)
+        self._codeload_429s = 0  # in a row; hammering a cooling-down codeload prolongs it
 
     async def run(self) -> CrawlResult:
         self._clean_tmp()
@@ -162,6 +163,9 @@ class Crawler:
         if reason:
             self._record(repo, "skipped", reason)
             return 0
+        if self._codeload_429s >= self.settings.codeload_429_limit:
+            self._record(repo, "failed", "tarball_http_429: codeload cooling down, not asked")
+            return 0
         return await self._fetch(repo)
 
     async def _fetch(self, repo: RepoInfo) -> int:
@@ -178,6 +182,7 @@ class Crawler:
         except (TransientHTTPError, httpx.HTTPError) as exc:
             self._record(repo, "failed", f"tarball_download: {type(exc).__name__}")
             return 0
+        self._codeload_429s = self._codeload_429s + 1 if got.status == 429 else 0
         if got.status != 200 or got.path is None:
             self._record(repo, "failed", f"tarball_http_{got.status}")
             return 0

@@ -145,3 +145,14 @@ def test_tarball_404_429_and_hostile_archives_are_recorded_per_repository(
     finally:
         traversal.malicious = symlink.malicious = None
         github.after_search = None
+
+
+def test_codeload_cooling_down_is_not_hammered(
+    github: FakeGitHub, crawl: Crawl, tmp_path: Path
+) -> None:
+    github.switches.tarball_429 = 10_000
+    result = crawl(github, concurrency=1, codeload_429_limit=3)
+    _assert_exact(github, tmp_path)
+    assert github.counters.tarballs == 3
+    assert result.counts["failed: tarball_http_429"] == result.counts["failed"]
+    github.switches.tarball_429 = 0
