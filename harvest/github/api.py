@@ -41,7 +41,7 @@ class GraphQLClient:
         self.budget = budget
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(
-            initial=transient_wait, max=60.0, jitter=transient_wait
+            multiplier=transient_wait, max=60.0, jitter=transient_wait
         )
         self._throttled_in_row = 0
         self.page_limit = PAGE_SIZES[0]

@@ -264,14 +264,20 @@ async def harvest_github(
         status = "interrupted"
         raise
     finally:
-        coverage = {
-            "search_total": search.total,
-            "search_parts": search.parts,
-            "search_seen": search.unique,
-            "search_stuck_parts": search.stuck_parts,
-        }
-        recorder.finish_run(run_id, status, {**counts, **coverage, **budget_counts(budget)})
+        recorder.finish_run(
+            run_id, status, {**counts, **search_counts(search), **budget_counts(budget)}
+        )
         catalog.close()
+
+
+def search_counts(search: SearchStats) -> dict[str, int]:
+    """Whether the parts covered the search: `search_seen` should equal `search_total`."""
+    return {
+        "search_total": search.total,
+        "search_parts": search.parts,
+        "search_seen": search.unique,
+        "search_stuck_parts": search.stuck_parts,
+    }
 
 
 def budget_counts(budget: Budget) -> dict[str, int | float]:
