@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,37 @@ from pydantic import SecretStr
 from harvest.github.budget import Budget, BudgetPolicy
 from harvest.github.config import GitHubSettings
 from harvest.github.crawl import CrawlResult, harvest_github
+from harvest.github.graphql import RepoInfo
 from tests.fakes.github_population import Population, make_population
 from tests.fakes.github_server import FakeClock, FakeGitHub, graphql_url, serve_github
 
 TOKEN = "ghp_testtoken_0123456789abcdef"
+# One search hit, for the pure rules and the writer.
+REPO = RepoInfo(
+    id="R_1",
+    database_id=1,
+    name_with_owner="a/b",
+    url=None,
+    description=None,
+    stars=150,
+    forks=2,
+    is_fork=False,
+    is_archived=False,
+    is_mirror=False,
+    is_template=False,
+    is_empty=False,
+    license_spdx="MIT",
+    license_key="mit",
+    default_branch="main",
+    commit_oid="c" * 40,
+    committed_at=None,
+    tarball_url="http://codeload/x",
+    created_at=None,
+    pushed_at=datetime(2024, 5, 1, tzinfo=UTC),
+    disk_usage_kb=100,
+    primary_language="Elixir",
+    topics=(),
+)
 
 
 class FakeSleep:

@@ -9,35 +9,9 @@ import pytest
 
 from harvest.github.config import GitHubSettings
 from harvest.github.crawl import skip_reason
-from harvest.github.graphql import RepoInfo
 from harvest.github.search import base_query, rejection
 from harvest.github.tarball import wanted
-
-REPO = RepoInfo(
-    id="R_1",
-    database_id=1,
-    name_with_owner="a/b",
-    url=None,
-    description=None,
-    stars=150,
-    forks=2,
-    is_fork=False,
-    is_archived=False,
-    is_mirror=False,
-    is_template=False,
-    is_empty=False,
-    license_spdx="MIT",
-    license_key="mit",
-    default_branch="main",
-    commit_oid="c" * 40,
-    committed_at=None,
-    tarball_url="http://codeload/x",
-    created_at=None,
-    pushed_at=datetime(2024, 5, 1, tzinfo=UTC),
-    disk_usage_kb=100,
-    primary_language="Elixir",
-    topics=(),
-)
+from tests.harvest.github.conftest import REPO
 
 
 @pytest.mark.parametrize(

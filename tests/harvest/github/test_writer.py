@@ -12,7 +12,7 @@ import pytest
 from harvest.catalog import open_catalog
 from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
 from harvest.github.writer import GroupWriter
-from tests.harvest.github.test_rules import REPO
+from tests.harvest.github.conftest import REPO
 
 
 def test_group_commit_writes_repositories_with_their_files(tmp_path: Path) -> None:
