@@ -104,7 +104,7 @@ class GraphQLClient:
             self._throttled_in_row = 0
             return outcome
         if outcome.kind == "auth":
-            raise AuthError(f"GitHub answered 401: {outcome.message or 'Bad credentials'}")
+            raise AuthError(f"GitHub answered {status}: {outcome.message or 'Bad credentials'}")
         if outcome.kind == "transient":
             raise TransientHTTPError(status, self._url, outcome.message[:80])
         if outcome.kind == "invalid":

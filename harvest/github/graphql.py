@@ -189,8 +189,8 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
     def out(kind: OutcomeKind) -> Outcome:
         return Outcome(kind, data if isinstance(data, dict) else None, rate, retry_after, message)
 
-    if status == 401:
-        return out("auth")
+    if status == 401 or (status == 403 and not _rate_limited_403(headers, message)):
+        return out("auth")  # a 403 that is no rate limit: SSO enforcement, blocked token, ...
     if status in (403, 429):
         return out("secondary")
     if status >= 500 or payload is None:
@@ -204,6 +204,14 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
     if kind:
         return out(kind)
     return out("partial" if isinstance(data, dict) and data.get("search") else "invalid")
+
+
+def _rate_limited_403(headers: Mapping[str, str], message: str) -> bool:
+    return (
+        "rate limit" in message.lower()
+        or "retry-after" in headers
+        or headers.get("x-ratelimit-remaining") == "0"
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

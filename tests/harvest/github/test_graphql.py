@@ -49,6 +49,13 @@ def test_search_query_is_valid_against_the_schema_subset() -> None:
         (200, {}, _body({"errors": [{"type": "RATE_LIMITED", "message": SECONDARY}]}), "secondary"),
         (403, {"retry-after": "30"}, _body({"message": SECONDARY}), "secondary"),
         (429, {}, b"slow down", "secondary"),
+        (403, {"x-ratelimit-remaining": "0"}, _body({"message": "x"}), "secondary"),
+        (
+            403,
+            {},
+            _body({"message": "Resource protected by organization SAML enforcement."}),
+            "auth",
+        ),
         (502, {}, b"<html>We couldn't respond to your request in time.</html>", "transient"),
         (504, {}, b"<html>timeout</html>", "transient"),
         (200, {}, b"<html>not json</html>", "transient"),
