@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from harvest.github.graphql import RateInfo
@@ -71,8 +71,9 @@ class Budget:
     _starts: deque[float] = field(default_factory=deque)
     _durations: deque[tuple[float, float]] = field(default_factory=deque)
     single_file: bool = False  # set by the first secondary-limit refusal, for the whole run
+    _active: int = 0
     _gate: asyncio.Semaphore | None = None
-    _serial: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def observe(self, rate: RateInfo) -> None:
         """Take the numbers from this request's own response (never another's)."""
@@ -119,14 +120,22 @@ class Budget:
         refusal), each started only when the budget allows."""
         if self._gate is None:
             self._gate = asyncio.Semaphore(self.policy.concurrency)
-        async with self._gate, self._serial if self.single_file else nullcontext():
-            while (wait := self.delay(self.clock())) > 0:
-                self.waited += wait
-                await self.sleep(wait)
-            started = self.clock()
-            self._starts.append(started)
-            self.requests += 1
+        async with self._gate:
+            async with self._changed:  # single file: wait for stragglers of the busy period too
+                await self._changed.wait_for(lambda: not (self.single_file and self._active))
+                self._active += 1
             try:
-                yield
+                while (wait := self.delay(self.clock())) > 0:
+                    self.waited += wait
+                    await self.sleep(wait)
+                started = self.clock()
+                self._starts.append(started)
+                self.requests += 1
+                try:
+                    yield
+                finally:
+                    self._durations.append((started, max(self.clock() - started, 0.0)))
             finally:
-                self._durations.append((started, max(self.clock() - started, 0.0)))
+                async with self._changed:
+                    self._active -= 1
+                    self._changed.notify_all()

@@ -22,6 +22,7 @@ from harvest.settings import add_model_flags, load_settings, overrides_from_args
 
 HELP = "crawl GitHub for Elixir repositories (GraphQL search past the 1,000-result cap)"
 TOKEN_ENV = "GITHUB_TOKEN"
+DEFAULT_CONFIG = Path("configs/github.yaml")
 log = logging.getLogger("elixir_harvest.github")
 
 
@@ -29,9 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        default=None,
         metavar="YAML",
-        help="settings file such as configs/github.yaml; flags win over it",
+        help=f"YAML settings (default {DEFAULT_CONFIG} if present); flags win over it",
     )
     add_model_flags(parser, GitHubSettings)
 
@@ -49,7 +49,8 @@ def read_token(environ: Mapping[str, str] = os.environ) -> SecretStr:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(GitHubSettings, args.config, overrides_from_args(args, GitHubSettings))
+    config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    settings = load_settings(GitHubSettings, config, overrides_from_args(args, GitHubSettings))
     token = read_token()
     started = time.monotonic()
     try:
@@ -60,8 +61,14 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     except GitHubError as exc:
         raise CommandError(str(exc)) from None
-    print_summary("github", summary_rows(result, time.monotonic() - started))
+    print_summary("harvest github", summary_rows(result, time.monotonic() - started))
     _warn_if_incomplete(result, settings)
+    if result.counts["failed"]:
+        log.warning(
+            "%d repositories failed (see github_repos.error); rerun to retry them",
+            result.counts["failed"],
+        )
+        return 1
     return 0
 
 

@@ -258,7 +258,7 @@ async def harvest_github(
                 )
                 counts, search = crawler.counts, crawler.search.stats
                 result = await crawler.run()
-        status = "ok"
+        status = "failed" if counts["failed"] else "ok"  # failed ones are retried by a rerun
         return result
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"

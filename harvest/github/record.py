@@ -249,11 +249,11 @@ class Recorder:
                 con.unregister("fresh_batch")
 
     def start_run(self, settings: dict[str, Any]) -> str:
-        run_id = uuid.uuid4().hex
+        run_id = f"github-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
         with self.catalog.transaction() as con:
             con.execute(
                 "INSERT INTO crawl_runs (run_id, command, started_at, status, settings) "
-                "VALUES (?, 'github', ?, 'running', ?)",
+                "VALUES (?, 'harvest github', ?, 'running', ?)",
                 [run_id, datetime.now(UTC).replace(tzinfo=None), json.dumps(settings, default=str)],
             )
         return run_id

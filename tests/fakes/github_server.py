@@ -124,21 +124,20 @@ class FakeGitHub:
                 self._search_cache[query] = hits
         return hits
 
-    @contextmanager
-    def in_flight(self) -> Iterator[int]:
+    def enter_flight(self) -> int:
+        """Count a GraphQL request as in flight; returns how many are now."""
         with self._lock:
             self._in_flight += 1
             now = self.clock.now()
             self._recent.append(now)
             while self._recent and self._recent[0] < now - 60:
                 self._recent.popleft()
-            level = self._in_flight
-            self.counters.max_in_flight = max(self.counters.max_in_flight, level)
-        try:
-            yield level
-        finally:
-            with self._lock:
-                self._in_flight -= 1
+            self.counters.max_in_flight = max(self.counters.max_in_flight, self._in_flight)
+            return self._in_flight
+
+    def leave_flight(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def secondary_hit(self, level: int) -> bool:
         forced = self._take_fault("secondary")
@@ -250,6 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         ctype: str = "application/json; charset=utf-8",
         headers: dict[str, str] | None = None,
     ) -> None:
+        self._land()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -293,8 +293,19 @@ class _Handler(BaseHTTPRequestHandler):
                 {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
             )
             return
-        with self.server.fake.in_flight() as level:
+        level = self.server.fake.enter_flight()
+        self._in_flight = True
+        try:
             self._graphql(token, body, level)
+        finally:
+            self._land()
+
+    def _land(self) -> None:
+        """A request stops counting once its answer is ready, before the bytes go out: the
+        client may send its next request the moment it has read them."""
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
+            self.server.fake.leave_flight()
 
     def _graphql(self, token: str, body: bytes, level: int) -> None:
         fake = self.server.fake

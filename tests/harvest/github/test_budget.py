@@ -88,3 +88,29 @@ def test_pause_holds_every_request() -> None:
     budget = Budget(POLICY, clock=lambda: 10.0)
     budget.pause(30)
     assert budget.delay(10.0) == 30.0
+
+
+def test_after_a_refusal_requests_go_one_at_a_time() -> None:
+    budget = Budget(BudgetPolicy(concurrency=3))
+    active, peak_after = 0, 0
+    refused = asyncio.Event()
+
+    async def one(first: bool) -> None:
+        nonlocal active, peak_after
+        if not first:
+            await refused.wait()
+        async with budget.slot():
+            active += 1
+            if first:
+                budget.note_refusal()
+                refused.set()
+            else:
+                peak_after = max(peak_after, active)
+            await asyncio.sleep(0.01)
+            active -= 1
+
+    async def go() -> None:
+        await asyncio.gather(one(True), one(False), one(False))
+
+    asyncio.run(go())
+    assert peak_after == 1 and budget.refusals == 1  # they even waited for the first to end

@@ -163,6 +163,19 @@ def test_kill_at_any_moment_then_rerun(github: FakeGitHub, tmp_path: Path) -> No
     ]  # the killed run could not close its record
 
 
+def test_failed_repositories_make_the_exit_code_non_zero(
+    github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    github.switches.tarball_429 = 1
+    assert main("harvest", "", COMMANDS, _argv(github, tmp_path)) == 1
+    assert "failed: tarball_http_429" in capsys.readouterr().err
+    assert main("harvest", "", COMMANDS, _argv(github, tmp_path)) == 0  # the rerun retries it
+
+
 def test_wrong_api_url_is_a_clear_error(
     github: FakeGitHub,
     tmp_path: Path,

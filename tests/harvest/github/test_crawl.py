@@ -131,7 +131,7 @@ def test_rerun_skips_unchanged_commits_and_refetches_moved_ones(
     runs = query(
         catalog,
         "SELECT status, counts->>'search_total', counts->>'search_seen' "
-        "FROM crawl_runs WHERE command = 'github'",
+        "FROM crawl_runs WHERE command = 'harvest github'",
     )
     total = str(len(github.population.qualifying(100)))
     assert runs == [("ok", total, total), ("ok", total, total)]

@@ -132,6 +132,8 @@ def test_tarball_404_429_and_hostile_archives_are_recorded_per_repository(
         assert errors[stale.name_with_owner] == "tarball_http_404"
         assert list(errors.values()).count("tarball_http_429") == 2
         assert result.counts["failed"] == 5
+        runs = query(catalog, "SELECT status FROM crawl_runs")
+        assert runs == [("failed",)]  # a crawl that left failures says so; a rerun retries
         hostile = [traversal.name_with_owner, symlink.name_with_owner]
         assert query(
             catalog, "SELECT count(*) FROM source_files WHERE origin IN (?, ?)", hostile
