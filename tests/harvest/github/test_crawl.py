@@ -213,7 +213,7 @@ def test_concurrency_refusals_are_waited_out(
 ) -> None:
     with serve_github(capped_population, {TOKEN}, clock) as fake:
         fake.switches.max_concurrent = 1  # stricter than our two pagers
-        fake.switches.latency = 0.02
+        fake.switches.latency = 0.01  # long enough for two requests to overlap
         result = crawl(fake, fetch_sources=False, page_size=50)
     assert recorded_names(tmp_path / "catalog.duckdb") == capped_population.qualifying(100)
     assert fake.counters.refused_secondary >= 1

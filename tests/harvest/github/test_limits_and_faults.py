@@ -29,7 +29,7 @@ def test_html_gateway_errors_and_partial_data(
     github: FakeGitHub, crawl: Crawl, tmp_path: Path
 ) -> None:
     github.switches.faults.extend(["502", "504", "partial"])
-    result = crawl(github)
+    result = crawl(github, fetch_sources=False)
     _assert_exact(github, tmp_path)
     assert not github.switches.faults
     assert result.search.stats.dropped_nodes == 0  # the partial page was asked for again
@@ -39,7 +39,7 @@ def test_timeouts_on_big_pages_make_pages_smaller(
     github: FakeGitHub, crawl: Crawl, tmp_path: Path
 ) -> None:
     github.switches.timeout_over_first = 50  # GitHub's 10 s timeout on big pages
-    crawl(github)
+    crawl(github, fetch_sources=False)
     _assert_exact(github, tmp_path)
     assert github.counters.timeouts == 1
     assert github.counters.page_sizes[:2] == [100, 50] and max(github.counters.page_sizes[2:]) == 50
@@ -52,7 +52,7 @@ def test_secondary_limit_waits_for_retry_after_then_backs_off(
     github.switches.secondary_status = status
     github.switches.retry_after = "3"
     github.switches.faults.extend(["secondary", "secondary"])
-    result = crawl(github)
+    result = crawl(github, fetch_sources=False)
     _assert_exact(github, tmp_path)
     assert github.counters.refused_secondary == 2
     assert result.search.api.budget.refusals == 2
@@ -64,7 +64,7 @@ def test_secondary_limit_without_retry_after_waits_a_minute(
 ) -> None:
     github.switches.retry_after = None
     github.switches.faults.append("secondary")
-    crawl(github)
+    crawl(github, fetch_sources=False)
     _assert_exact(github, tmp_path)
     assert max(fake_sleep.calls) >= 59.9  # the fake clock runs on between refusal and wait
 
@@ -76,7 +76,7 @@ def test_exhausted_points_wait_for_the_reset(
     github.switches.hourly_points = 1
     github.switches.rate_limit_type = kind
     github.switches.remaining_header_on_exhaustion = header  # may not say 0
-    result = crawl(github, BudgetPolicy(reserve_points=0), page_size=20)
+    result = crawl(github, BudgetPolicy(reserve_points=0), page_size=20, fetch_sources=False)
     _assert_exact(github, tmp_path)
     assert github.counters.rate_limited >= 1 and result.search.api.budget.exhaustions >= 1
     assert max(fake_sleep.calls) > 3000  # until the hourly window resets, not a blind retry
@@ -86,7 +86,7 @@ def test_low_budget_waits_before_asking(
     github: FakeGitHub, crawl: Crawl, tmp_path: Path, fake_sleep: FakeSleep
 ) -> None:
     github.switches.hourly_points = 21
-    crawl(github, BudgetPolicy(reserve_points=20), page_size=20)
+    crawl(github, BudgetPolicy(reserve_points=20), page_size=20, fetch_sources=False)
     _assert_exact(github, tmp_path)
     assert github.counters.rate_limited == 0 and max(fake_sleep.calls) > 3000
 
