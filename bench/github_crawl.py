@@ -100,9 +100,9 @@ def _crawl(base_url: str, root: Path, args: argparse.Namespace) -> dict[str, obj
         concurrency=args.concurrency,
     )
     with PeakRss() as rss:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = asyncio.run(harvest_github(settings, SecretStr(TOKEN), show_progress=False))
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     server = httpx.get(f"{base_url}/_fake/counters").json()
     expected = make_population(total=args.repos, qualifying=args.qualifying, seed=2026).qualifying(
         100
@@ -117,6 +117,7 @@ def _crawl(base_url: str, root: Path, args: argparse.Namespace) -> dict[str, obj
         "tarballs": "skipped (metadata only)" if args.no_tarballs else "fetched (tiny)",
         "exact result": recorded == expected,
         "wall seconds": round(wall, 2),
+        "crawler CPU seconds": round(cpu, 2),
         "qualifying repos per second": round(len(recorded) / wall, 1),
         "search parts (after splitting)": stats.parts,
         "graphql requests": budget.requests,

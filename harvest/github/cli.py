@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from harvest.cli import CommandError
 from harvest.github.config import GitHubSettings
-from harvest.github.crawl import CrawlResult, budget_counts, harvest_github
+from harvest.github.crawl import CrawlResult, harvest_github
 from harvest.github.errors import AuthError, GitHubError
 from harvest.progress import print_summary
 from harvest.settings import add_model_flags, load_settings, overrides_from_args
@@ -90,9 +90,18 @@ def summary_rows(result: CrawlResult, seconds: float) -> dict[str, Any]:
     }
     rows.update({k: v for k, v in counts.items() if k.startswith(("failed: ", "skipped: "))})
     rows.update({f"rejected: {k}": v for k, v in stats.rejected.items()})
-    rows.update(budget_counts(search.api.budget))
-    rows["points remaining"] = search.api.budget.remaining or 0
-    rows["wall seconds"] = round(seconds, 1)
+    budget = search.api.budget
+    rows.update(
+        {
+            "GraphQL requests": budget.requests,
+            "GraphQL points spent": budget.points_spent,
+            "GraphQL points remaining": budget.remaining or 0,
+            "secondary-limit refusals": budget.refusals,
+            "rate-limit exhaustions": budget.exhaustions,
+            "seconds waited for limits": round(budget.waited, 1),
+            "wall seconds": round(seconds, 1),
+        }
+    )
     return rows
 
 

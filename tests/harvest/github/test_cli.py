@@ -79,7 +79,7 @@ def test_crawl_with_flags_over_yaml(
     assert code == 0
     assert recorded_names(tmp_path / "catalog.duckdb") == github.population.qualifying(100)
     err = capsys.readouterr().err
-    assert "search total (repositoryCount)" in err and "graphql_points" in err
+    assert "search total (repositoryCount)" in err and "GraphQL points spent" in err
     assert TOKEN not in err
 
 
