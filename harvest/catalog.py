@@ -101,21 +101,31 @@ def _take_lock(path: Path) -> int:
     return fd
 
 
-def open_catalog(path: Path, *, write: bool = True) -> Catalog:
-    """Open (and for writers create and migrate) the catalog at `path`."""
+def open_catalog(
+    path: Path, *, write: bool = True, memory_limit: str | None = None, threads: int | None = None
+) -> Catalog:
+    """Open (and for writers create and migrate) the catalog at `path`.
+
+    `memory_limit` caps DuckDB's buffer pool (default: 80% of RAM) and `threads` its worker
+    threads (default: one per core), so a long crawl whose writes are small keeps a small,
+    flat footprint.
+    """
+    config: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
+    if threads:
+        config["threads"] = threads
     path = Path(path)
     if not write:
         if not path.exists():
             raise CatalogError(f"catalog {path} does not exist; run `python -m harvest hex` first")
         try:
-            con = duckdb.connect(str(path), read_only=True)
+            con = duckdb.connect(str(path), read_only=True, config=config)
         except duckdb.Error as exc:
             raise CatalogError(f"cannot read catalog {path}: {exc}") from None
         return Catalog(path, con, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _take_lock(path)
     try:
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config=config)
         for name, sql in schema_sql():
             try:
                 con.execute(sql)

@@ -30,6 +30,9 @@ class HexSettings(BaseModel):
     package: list[str] = Field(default_factory=list, description="only this package (repeatable)")
     limit: int | None = Field(None, ge=1, description="at most this many packages")
     concurrency: int = Field(8, ge=1, le=64, description="parallel tarball downloads")
+    registry_concurrency: int = Field(
+        2, ge=1, le=16, description="parallel /packages/NAME fetches, running ahead of downloads"
+    )
     api_budget: int = Field(
         90, ge=1, description="API requests per minute (never above the server's advertised limit)"
     )

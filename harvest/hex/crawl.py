@@ -184,26 +184,31 @@ class HexCrawler:
 
     # -- one package ------------------------------------------------------------------------
 
-    async def process_package(
-        self,
-        entry: registry.VersionsEntry,
-        known: state.KnownPackage | None,
-        releases: dict[str, ReleaseState],
-        names: dict[str, registry.NameEntry],
-    ) -> None:
+    async def fetch_package_info(
+        self, entry: registry.VersionsEntry
+    ) -> registry.PackageInfo | None:
+        """/packages/NAME, verified; a failure is recorded against the package's releases."""
         url = repo.package_url(self.settings.repo_url, entry.name)
         try:
             body = await self.fetch_signed(url)
             if body is None:
                 raise RegistryError(f"{url} is missing")
-            info = registry.decode_package(
+            return registry.decode_package(
                 body, self.public_key, entry.name, self.settings.repository
             )
         except Exception as exc:
             if not (isinstance(exc, RegistryError) or is_transient(exc)):
                 raise
             self._fail_package(entry, f"registry: {exc}")
-            return
+            return None
+
+    async def process_releases(
+        self,
+        entry: registry.VersionsEntry,
+        info: registry.PackageInfo,
+        releases: dict[str, ReleaseState],
+        names: dict[str, registry.NameEntry],
+    ) -> None:
         now = self.now()
         min_age = timedelta(minutes=self.settings.min_age_minutes)
         for choice in choose_releases(info.releases, self.settings.releases, now, min_age):
@@ -214,6 +219,7 @@ class HexCrawler:
                 self.batch.releases[(row.package, row.version)] = row
                 self.counts.record(row)
         name_entry = names.get(entry.name)
+        url = repo.package_url(self.settings.repo_url, entry.name)
         self.batch.packages[entry.name] = state.PackageRow(
             entry,
             latest_stable(entry.versions),
@@ -424,17 +430,28 @@ class HexCrawler:
                     workers.start_soon(
                         self.fetch_stats, api_client, [e.name for e in selected] if subset else None
                     )
-                queue_send, queue_receive = anyio.create_memory_object_stream[
+                # Two stages, so small registry fetches run ahead of the tarball downloads
+                # instead of adding a round trip in front of each one.
+                entries_send, entries_receive = anyio.create_memory_object_stream[
                     registry.VersionsEntry
                 ](0)
+                infos_send, infos_receive = anyio.create_memory_object_stream[
+                    tuple[registry.VersionsEntry, registry.PackageInfo]
+                ](self.settings.concurrency)
+                for _ in range(self.settings.registry_concurrency):
+                    workers.start_soon(
+                        self._info_worker, entries_receive.clone(), infos_send.clone()
+                    )
                 for _ in range(self.settings.concurrency):
                     workers.start_soon(
-                        self._worker, queue_receive.clone(), known, per_package, names
+                        self._release_worker, infos_receive.clone(), per_package, names
                     )
-                queue_receive.close()
-                async with queue_send:
+                entries_receive.close()
+                infos_send.close()
+                infos_receive.close()
+                async with entries_send:
                     for entry in todo:
-                        await queue_send.send(entry)
+                        await entries_send.send(entry)
             done.set()
         if not self.settings.package and not self.settings.limit:
             self.counts.removed_packages = state.mark_removed(
@@ -442,19 +459,29 @@ class HexCrawler:
             )
         return self.counts
 
-    async def _worker(
+    async def _info_worker(self, entries: Any, infos: Any) -> None:
+        async with entries, infos:
+            async for entry in entries:
+                info = await self.fetch_package_info(entry)
+                if info is None:
+                    self.reporter.advance(1)
+                else:
+                    await infos.send((entry, info))
+
+    async def _release_worker(
         self,
-        queue: Any,
-        known: dict[str, state.KnownPackage],
+        infos: Any,
         per_package: dict[str, dict[str, ReleaseState]],
         names: dict[str, registry.NameEntry],
     ) -> None:
-        async with queue:
-            async for entry in queue:
-                await self.process_package(
-                    entry, known.get(entry.name), per_package.get(entry.name, {}), names
-                )
+        async with infos:
+            async for entry, info in infos:
+                await self.process_releases(entry, info, per_package.get(entry.name, {}), names)
                 self.reporter.advance(1)
+
+    def _commit(self, batch: state.Batch) -> None:
+        self.store.sync()  # blobs first, so committed rows never point at lost files
+        state.write_batch(self.catalog, batch)
 
     async def _flusher(self, done: anyio.Event) -> None:
         """The only code that writes to the catalog during a crawl: a batch per interval,
@@ -463,7 +490,7 @@ class HexCrawler:
             finished = done.is_set()
             if len(self.batch):
                 batch, self.batch = self.batch, state.Batch()
-                await anyio.to_thread.run_sync(state.write_batch, self.catalog, batch)
+                await anyio.to_thread.run_sync(self._commit, batch)
             if finished:
                 return
             with anyio.move_on_after(self.flush_interval):

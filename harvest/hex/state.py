@@ -150,90 +150,124 @@ def _file_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
     return table.append_column("recorded_at", pa.array([now] * len(table), pa.timestamp("us")))
 
 
+def _bulk(con: Any, table: pa.Table, sql: str, params: list[Any] | None = None) -> None:
+    """Run `sql` over `table` registered as `batch`: one statement for many rows (DuckDB's
+    executemany runs row by row and cost more than the downloads)."""
+    if table.num_rows == 0:
+        return
+    con.register("batch", table)
+    try:
+        con.execute(sql, params or [])
+    finally:
+        con.unregister("batch")
+
+
+def _ts(values: list[datetime | None]) -> pa.Array:
+    return pa.array(values, pa.timestamp("us"))
+
+
 def write_batch(catalog: Catalog, batch: Batch) -> None:
     """Commit a batch: release rows replace earlier ones together with their files."""
     now = utcnow()
+    rows = list(batch.releases.values())
+    packages = list(batch.packages.values())
+    stats = list(batch.stats.values())
     with catalog.transaction() as con:
-        if batch.releases:
-            rows = list(batch.releases.values())
-            releases, files = _release_table(rows, now), _file_table(rows, now)
-            con.register("batch_releases", releases)
-            con.register("batch_files", files)
-            con.execute(
-                "DELETE FROM source_files WHERE source = 'hex' AND (origin, origin_version) IN"
-                " (SELECT package, version FROM batch_releases)"
-            )
-            con.execute(
-                "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
-                " license, recorded_at) SELECT 'hex', origin, origin_version, path, sha256,"
-                " bytes, license, recorded_at FROM batch_files"
-            )
-            con.execute(
-                "INSERT OR REPLACE INTO hex_releases (package, version, outer_checksum,"
-                " inner_checksum, licenses, retired_reason, retired_message, published_at, status,"
-                " error, app, description, build_tools, elixir_requirement, links, requirements,"
-                " tarball_bytes, files_kept, is_prerelease, updated_at, removed_at)"
-                " SELECT *, NULL FROM batch_releases"
-            )
-            con.unregister("batch_releases")
-            con.unregister("batch_files")
-        if batch.retirements:
-            con.executemany(
-                "UPDATE hex_releases SET retired_reason = ?, retired_message = ?, updated_at = ?"
-                " WHERE package = ? AND version = ?",
-                [(r, m, now, p, v) for (p, v), (r, m) in batch.retirements.items()],
-            )
-        _write_packages(con, list(batch.packages.values()), now)
-        _write_stats(con, list(batch.stats.values()), now)
-        if batch.cache:
-            con.executemany(
-                "INSERT OR REPLACE INTO hex_registry_cache (url, etag, body_sha256, fetched_at)"
-                " VALUES (?, ?, ?, ?)",
-                [(url, etag, sha, now) for url, (etag, sha) in batch.cache.items()],
-            )
-
-
-def _write_packages(con: Any, rows: list[PackageRow], now: datetime) -> None:
-    if not rows:
-        return
-    con.executemany(
-        "INSERT INTO hex_packages (name, repository, versions, retired_versions, latest_stable,"
-        " registry_updated_at, package_etag, package_fetched_at)"
-        " VALUES (?, 'hexpm', ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET versions = excluded.versions,"
-        " retired_versions = excluded.retired_versions, latest_stable = excluded.latest_stable,"
-        " registry_updated_at = excluded.registry_updated_at,"
-        " package_etag = excluded.package_etag, package_fetched_at = excluded.package_fetched_at",
-        [
-            (
-                p.entry.name,
-                list(p.entry.versions),
-                list(p.entry.retired_versions),
-                p.latest_stable,
-                p.registry_updated_at,
-                p.etag,
-                now,
-            )
-            for p in rows
-        ],
-    )
-
-
-def _write_stats(con: Any, stats: list[PackageStats], now: datetime) -> None:
-    """Upsert API extras; the registry columns are filled by the package rows, in either order."""
-    if not stats:
-        return
-    con.executemany(
-        "INSERT INTO hex_packages (name, repository, downloads_all, downloads_recent,"
-        " description, licenses, api_updated_at) VALUES (?, 'hexpm', ?, ?, ?, ?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET downloads_all = excluded.downloads_all,"
-        " downloads_recent = excluded.downloads_recent, description = excluded.description,"
-        " licenses = excluded.licenses, api_updated_at = excluded.api_updated_at",
-        [
-            (s.name, s.downloads_all, s.downloads_recent, s.description, list(s.licenses), now)
-            for s in stats
-        ],
-    )
+        releases = _release_table(rows, now)
+        _bulk(
+            con,
+            releases.select(["package", "version"]),
+            "DELETE FROM source_files WHERE source = 'hex' AND (origin, origin_version) IN"
+            " (SELECT package, version FROM batch)",
+        )
+        _bulk(
+            con,
+            _file_table(rows, now),
+            "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
+            " license, recorded_at) SELECT 'hex', origin, origin_version, path, sha256, bytes,"
+            " license, recorded_at FROM batch",
+        )
+        _bulk(
+            con,
+            releases,
+            "INSERT OR REPLACE INTO hex_releases (package, version, outer_checksum,"
+            " inner_checksum, licenses, retired_reason, retired_message, published_at, status,"
+            " error, app, description, build_tools, elixir_requirement, links, requirements,"
+            " tarball_bytes, files_kept, is_prerelease, updated_at, removed_at)"
+            " SELECT *, NULL FROM batch",
+        )
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "package": [p for p, _ in batch.retirements],
+                    "version": [v for _, v in batch.retirements],
+                    "reason": pa.array([r for r, _ in batch.retirements.values()], pa.string()),
+                    "message": pa.array([m for _, m in batch.retirements.values()], pa.string()),
+                }
+            ),
+            "UPDATE hex_releases r SET retired_reason = b.reason, retired_message = b.message"
+            " FROM batch b WHERE r.package = b.package AND r.version = b.version",
+        )
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "name": [p.entry.name for p in packages],
+                    "versions": pa.array(
+                        [list(p.entry.versions) for p in packages], pa.list_(pa.string())
+                    ),
+                    "retired": pa.array(
+                        [list(p.entry.retired_versions) for p in packages], pa.list_(pa.string())
+                    ),
+                    "latest": pa.array([p.latest_stable for p in packages], pa.string()),
+                    "updated": _ts([p.registry_updated_at for p in packages]),
+                    "etag": pa.array([p.etag for p in packages], pa.string()),
+                }
+            ),
+            "INSERT INTO hex_packages (name, repository, versions, retired_versions, latest_stable,"
+            " registry_updated_at, package_etag, package_fetched_at)"
+            " SELECT name, 'hexpm', versions, retired, latest, updated, etag, ? FROM batch"
+            " ON CONFLICT (name) DO UPDATE SET versions = excluded.versions,"
+            " retired_versions = excluded.retired_versions, latest_stable = excluded.latest_stable,"
+            " registry_updated_at = excluded.registry_updated_at,"
+            " package_etag = excluded.package_etag,"
+            " package_fetched_at = excluded.package_fetched_at",
+            [now],
+        )
+        # API extras upsert too: package rows and stats may arrive in either order.
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "name": [s.name for s in stats],
+                    "downloads_all": pa.array([s.downloads_all for s in stats], pa.int64()),
+                    "downloads_recent": pa.array([s.downloads_recent for s in stats], pa.int64()),
+                    "description": pa.array([s.description for s in stats], pa.string()),
+                    "licenses": pa.array([list(s.licenses) for s in stats], pa.list_(pa.string())),
+                }
+            ),
+            "INSERT INTO hex_packages (name, repository, downloads_all, downloads_recent,"
+            " description, licenses, api_updated_at) SELECT *, ? FROM (SELECT name,"
+            " 'hexpm', downloads_all, downloads_recent, description, licenses FROM batch)"
+            " ON CONFLICT (name) DO UPDATE SET downloads_all = excluded.downloads_all,"
+            " downloads_recent = excluded.downloads_recent, description = excluded.description,"
+            " licenses = excluded.licenses, api_updated_at = excluded.api_updated_at",
+            [now],
+        )
+        _bulk(
+            con,
+            pa.table(
+                {
+                    "url": list(batch.cache),
+                    "etag": pa.array([e for e, _ in batch.cache.values()], pa.string()),
+                    "sha": [h for _, h in batch.cache.values()],
+                }
+            ),
+            "INSERT OR REPLACE INTO hex_registry_cache (url, etag, body_sha256, fetched_at)"
+            " SELECT url, etag, sha, ? FROM batch",
+            [now],
+        )
 
 
 def mark_removed(catalog: Catalog, present: set[str]) -> int:

@@ -110,7 +110,8 @@ class _HashingReader(io.RawIOBase):
         return len(data)
 
     def drain(self) -> None:
-        while self.raw.read(1 << 16):
+        """Hash whatever the tar reader left unread (gzip trailer, tar padding)."""
+        while self.read(1 << 16):
             pass
 
     def read(self, size: int = -1) -> bytes:

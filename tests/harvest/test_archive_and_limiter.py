@@ -86,3 +86,22 @@ def test_limiter_never_exceeds_advertised_limit() -> None:
 
     assert anyio.run(scenario) == 1
     assert clock[0] >= 1060
+
+
+def test_limiter_waits_for_reset_after_a_429() -> None:
+    clock = [500.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    async def scenario() -> None:
+        limiter = HeaderRateLimiter(None, clock=lambda: clock[0], sleep=fake_sleep, jitter=0.0)
+        await limiter.acquire()
+        # Hex sends no Retry-After: the reset header is all there is.
+        limiter.throttled(
+            {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "540"}
+        )
+        await limiter.acquire()
+
+    anyio.run(scenario)
+    assert clock[0] >= 540

@@ -297,3 +297,24 @@ def test_bad_settings_are_clear(tmp_path: Path, flag: list[str]) -> None:
     assert result.returncode == 2
     assert "invalid settings" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "c.duckdb").exists()
+
+
+def test_slow_answer_times_out_and_a_failed_release_recovers_next_run(tmp_path: Path) -> None:
+    packages = [
+        FakePackage("slowpoke", [FakeRelease("1.0.0", _lib("slowpoke"))]),
+        FakePackage("down", [FakeRelease("1.0.0", _lib("down"))]),
+    ]
+    with HexServer(packages) as server:
+        server.repo.faults["/tarballs/slowpoke-1.0.0.tar"] += ["slow"]
+        server.repo.faults["/tarballs/down-1.0.0.tar"] += ["500"] * 3
+        first = harvest(server, tmp_path, "--timeout", "1")
+        assert first.returncode == 1
+        status = dict(query(tmp_path, "SELECT package, status FROM hex_releases"))
+        assert status == {"slowpoke": "fetched", "down": "failed"}
+        assert server.repo.requests["/tarballs/slowpoke-1.0.0.tar"] == 2  # timed out, retried
+        second = harvest(server, tmp_path)
+        assert second.returncode == 0, second.stderr
+        assert (
+            dict(query(tmp_path, "SELECT package, status FROM hex_releases"))["down"] == "fetched"
+        )
+        assert server.repo.requests["/tarballs/slowpoke-1.0.0.tar"] == 2  # not fetched again
