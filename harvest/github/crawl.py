@@ -92,7 +92,9 @@ class Crawler:
         self.tmp_dir = settings.data_dir / "tmp" / "github"
         self.limits = ArchiveLimits()
         self._known: dict[str, str] = {}
-        self._writer = GroupWriter(recorder)
+        # Blobs are written without fsync; one sync per group makes them durable before the
+        # catalog rows that point at them commit.
+        self._writer = GroupWriter(recorder, before_commit=blobs.sync)
         self._codeload_429s = 0  # in a row; hammering a cooling-down codeload prolongs it
 
     async def run(self) -> CrawlResult:
@@ -236,7 +238,7 @@ async def harvest_github(
 ) -> CrawlResult:
     """Open catalog, store and client, run the crawl and record it in `crawl_runs`."""
     budget = budget or Budget(BudgetPolicy(concurrency=settings.graphql_concurrency))
-    catalog = open_catalog(settings.catalog, write=True)
+    catalog = open_catalog(settings.catalog, write=True, memory_limit="64MB", threads=1)
     recorder = Recorder(catalog)
     run_id = recorder.start_run(settings.model_dump(mode="json"))
     status = "failed"

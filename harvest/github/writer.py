@@ -9,6 +9,7 @@ yet committed, and the rerun redoes exactly those repositories.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from harvest.github.record import Recorder, RepoWrite
@@ -17,8 +18,14 @@ from harvest.github.record import Recorder, RepoWrite
 class GroupWriter:
     """`submit()` from any task; `close()` commits what is left and re-raises any failure."""
 
-    def __init__(self, recorder: Recorder, max_group: int = 500) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        max_group: int = 500,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._recorder = recorder
+        self._before_commit = before_commit
         self._max_group = max_group
         self._queue: asyncio.Queue[RepoWrite] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="catalog")
@@ -38,10 +45,15 @@ class GroupWriter:
             group = [await self._queue.get()]
             while len(group) < self._max_group and not self._queue.empty():
                 group.append(self._queue.get_nowait())
-            await loop.run_in_executor(self._thread, self._recorder.apply, group)
+            await loop.run_in_executor(self._thread, self._commit, group)
             self.groups += 1
             for _ in group:
                 self._queue.task_done()
+
+    def _commit(self, group: list[RepoWrite]) -> None:
+        if self._before_commit is not None:
+            self._before_commit()  # e.g. make new blobs durable before rows point at them
+        self._recorder.apply(group)
 
     async def close(self, *, flush: bool = True) -> None:
         """Commit everything submitted (unless the crawl is being abandoned), then stop."""

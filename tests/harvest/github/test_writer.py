@@ -21,15 +21,20 @@ def test_group_commit_writes_repositories_with_their_files(tmp_path: Path) -> No
     files = [KeptFile("lib/a.ex", "a" * 64, 3), KeptFile("mix.exs", "b" * 64, 4)]
     other = dataclasses.replace(REPO, id="R_2", name_with_owner="a/c", stars=300)
 
+    synced: list[int] = []  # rows present when the blob sync ran: it must come first
+
+    def sync() -> None:
+        synced.append(catalog.fetchall("SELECT count(*) FROM github_repos")[0][0])
+
     async def go() -> GroupWriter:
-        writer = GroupWriter(recorder)
+        writer = GroupWriter(recorder, before_commit=sync)
         writer.submit(repo_write(REPO, "fetched", None, files, 99))
         writer.submit(repo_write(other, "skipped", "metadata_only"))
         await writer.close()
         return writer
 
     writer = asyncio.run(go())
-    assert writer.groups >= 1
+    assert writer.groups == 1 and synced == [0]
     assert catalog.fetchall(
         "SELECT id, status, files_kept, topics FROM github_repos ORDER BY id"
     ) == [("R_1", "fetched", 2, []), ("R_2", "skipped", None, [])]
