@@ -14,6 +14,9 @@ with graphql-core. It emulates what a crawler gets wrong against the real servic
   10 s timeout), partial data with an error;
 - `GET /codeload/{o}/{r}/legacy.tar.gz/{oid}` (404 for empty repositories or stale commits,
   a 429 throttle switch) and `GET /repos/{o}/{r}/tarball/{ref}` redirecting to it.
+
+`GET /rate_limit` reports the token's window; `GET /_fake/counters` returns the counters as
+JSON for benchmarks that run the fake in another process.
 """
 
 from __future__ import annotations
