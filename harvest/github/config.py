@@ -32,7 +32,7 @@ class GitHubSettings(BaseModel):
     )
     limit: int | None = Field(None, ge=1, description="stop after this many repositories")
     api_url: str = Field(PUBLIC_GRAPHQL_URL, description="GraphQL endpoint")
-    catalog: Path = Field(Path("data/catalog.duckdb"), description="DuckDB catalog file")
+    catalog: Path = Field(Path("catalog.duckdb"), description="DuckDB catalog file")
     data_dir: Path = Field(Path("data"), description="blob store and temp files live here")
     concurrency: int = Field(4, ge=1, le=32, description="parallel tarball downloads")
     graphql_concurrency: int = Field(
