@@ -1,0 +1,71 @@
+"""Group commit: repositories finished while one transaction runs go into the next one.
+
+DuckDB charges milliseconds per INSERT statement, which at thousands of repositories
+dominated a crawl. One thread owns the catalog connection and writes each group with one
+statement per table; workers hand over their rows and move on. A crash loses only the rows not
+yet committed, and the rerun redoes exactly those repositories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from harvest.github.record import Recorder, RepoWrite
+
+
+class GroupWriter:
+    """`submit()` from any task; `close()` commits what is left and re-raises any failure."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        max_group: int = 500,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._recorder = recorder
+        self._before_commit = before_commit
+        self._max_group = max_group
+        self._queue: asyncio.Queue[RepoWrite] = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="catalog")
+        self._task: asyncio.Task[None] | None = None
+        self.groups = 0
+
+    def submit(self, write: RepoWrite) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        elif self._task.done():
+            self._task.result()  # a group failed: stop the crawl with its error
+        self._queue.put_nowait(write)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < self._max_group and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            await loop.run_in_executor(self._thread, self._commit, group)
+            self.groups += 1
+            for _ in group:
+                self._queue.task_done()
+
+    def _commit(self, group: list[RepoWrite]) -> None:
+        if self._before_commit is not None:
+            self._before_commit()  # e.g. make new blobs durable before rows point at them
+        self._recorder.apply(group)
+
+    async def close(self, *, flush: bool = True) -> None:
+        """Commit everything submitted (unless the crawl is being abandoned), then stop."""
+        try:
+            if flush and self._task is not None:
+                drained = asyncio.create_task(self._queue.join())
+                await asyncio.wait({drained, self._task}, return_when=asyncio.FIRST_COMPLETED)
+                drained.cancel()
+                if self._task.done():
+                    self._task.result()
+        finally:
+            if self._task is not None:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            self._thread.shutdown(wait=True)

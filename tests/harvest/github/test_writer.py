@@ -1,0 +1,71 @@
+"""Group commit into a real DuckDB catalog: rows land together, failures surface."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from harvest.catalog import open_catalog
+from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
+from harvest.github.writer import GroupWriter
+from tests.harvest.github.conftest import REPO
+
+
+def test_group_commit_writes_repositories_with_their_files(tmp_path: Path) -> None:
+    catalog = open_catalog(tmp_path / "c.duckdb")
+    recorder = Recorder(catalog)
+    files = [KeptFile("lib/a.ex", "a" * 64, 3), KeptFile("mix.exs", "b" * 64, 4)]
+    other = dataclasses.replace(REPO, id="R_2", name_with_owner="a/c", stars=300)
+
+    synced: list[int] = []  # rows present when the blob sync ran: it must come first
+
+    def sync() -> None:
+        synced.append(catalog.fetchall("SELECT count(*) FROM github_repos")[0][0])
+
+    async def go() -> GroupWriter:
+        writer = GroupWriter(recorder, before_commit=sync)
+        writer.submit(repo_write(REPO, "fetched", None, files, 99))
+        writer.submit(repo_write(other, "skipped", "metadata_only"))
+        await writer.close()
+        return writer
+
+    writer = asyncio.run(go())
+    assert writer.groups == 1 and synced == [0]
+    assert catalog.fetchall(
+        "SELECT id, status, files_kept, topics FROM github_repos ORDER BY id"
+    ) == [("R_1", "fetched", 2, []), ("R_2", "skipped", None, [])]
+    assert catalog.fetchall(
+        "SELECT origin, origin_version, path, bytes, license FROM source_files ORDER BY path"
+    ) == [("a/b", "c" * 40, "lib/a.ex", 3, "MIT"), ("a/b", "c" * 40, "mix.exs", 4, "MIT")]
+    assert recorder.fetched_commits() == {"R_1": "c" * 40}
+
+    async def refresh() -> None:
+        writer = GroupWriter(recorder)
+        writer.submit(refresh_write(dataclasses.replace(REPO, stars=151)))
+        await writer.close()
+
+    asyncio.run(refresh())
+    assert catalog.fetchall(
+        "SELECT stars, status, files_kept FROM github_repos WHERE id='R_1'"
+    ) == [(151, "fetched", 2)]
+    catalog.close()
+
+
+def test_a_failed_group_stops_the_crawl(tmp_path: Path) -> None:
+    catalog = open_catalog(tmp_path / "c.duckdb")
+    broken = repo_write(REPO, "fetched")
+    broken.row["status"] = None  # NOT NULL in the schema
+
+    async def go() -> None:
+        writer = GroupWriter(Recorder(catalog))
+        writer.submit(broken)
+        await writer.close()
+
+    with pytest.raises(duckdb.ConstraintException):
+        asyncio.run(go())
+    assert catalog.fetchall("SELECT count(*) FROM github_repos") == [(0,)]
+    catalog.close()
