@@ -36,17 +36,23 @@ class TarMember:
     data: bytes
 
 
+def _normalised(parts: list[str], name: str) -> str:
+    relative = posixpath.normpath("/".join(parts)) if parts else "."
+    if relative == ".." or relative.startswith("../"):
+        raise UnsafeArchive("unsafe_path", name)
+    return relative
+
+
 def safe_member_path(name: str, strip_components: int = 0) -> str | None:
     """The normalised relative path of a member, or None when stripping leaves nothing.
 
-    A leading '/' is dropped (as hex_core does); a path that climbs out with '..' raises.
+    A leading '/' is dropped (as hex_core does); a path that climbs out with '..', before or
+    after stripping the leading components, raises.
     """
-    relative = posixpath.normpath(name.lstrip("/")) if name.strip("/") else "."
-    if relative == ".." or relative.startswith("../"):
-        raise UnsafeArchive("unsafe_path", name)
-    parts = [p for p in relative.split("/") if p not in ("", ".")]
-    parts = parts[strip_components:]
-    return "/".join(parts) if parts else None
+    parts = [p for p in name.lstrip("/").split("/") if p not in ("", ".")]
+    _normalised(parts, name)
+    relative = _normalised(parts[strip_components:], name)
+    return None if relative == "." else relative
 
 
 def _check_link(member: tarfile.TarInfo, path: str) -> None:

@@ -116,7 +116,10 @@ def open_catalog(
     path = Path(path)
     if not write:
         if not path.exists():
-            raise CatalogError(f"catalog {path} does not exist; run `python -m harvest hex` first")
+            raise CatalogError(
+                f"catalog {path} does not exist; harvest first"
+                " (`python -m harvest hex` or `python -m harvest github`) or pass --catalog"
+            )
         try:
             con = duckdb.connect(str(path), read_only=True, config=config)
         except duckdb.Error as exc:

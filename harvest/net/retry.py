@@ -38,7 +38,7 @@ def transient_retry(
     return AsyncRetrying(
         retry=retry_if_exception(is_transient),
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(initial=initial, max=max_wait, jitter=initial),
+        wait=wait_exponential_jitter(multiplier=initial, max=max_wait, jitter=initial),
         reraise=True,
     )
 

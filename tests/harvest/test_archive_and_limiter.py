@@ -26,6 +26,11 @@ def test_paths_are_normalised_and_escapes_rejected() -> None:
     assert safe_member_path("/abs/lib/a.ex") == "abs/lib/a.ex"
     assert safe_member_path("repo-abc123/lib/a.ex", strip_components=1) == "lib/a.ex"
     assert safe_member_path("a/../b.ex") == "b.ex"
+    # the prefix is stripped before normalising, so a file under it is not lost
+    assert safe_member_path("repo-abc123/lib/../x.ex", strip_components=1) == "x.ex"
+    assert safe_member_path("repo-abc123/", strip_components=1) is None
+    with pytest.raises(UnsafeArchive):
+        safe_member_path("../x.ex", strip_components=1)
     with pytest.raises(UnsafeArchive):
         safe_member_path("../../etc/passwd")
 
