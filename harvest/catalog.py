@@ -85,6 +85,26 @@ class Catalog:
         self.close()
 
 
+def execute_over(
+    con: duckdb.DuckDBPyConnection, name: str, table: Any, sql: str, params: Any = None
+) -> None:
+    """Run `sql` with an Arrow `table` visible as `name`: one statement for many rows.
+
+    DuckDB's executemany runs row by row (milliseconds each); a registered Arrow table costs
+    microseconds per row. An empty table runs nothing.
+    """
+    if table.num_rows == 0:
+        return
+    con.register(name, table)
+    try:
+        con.execute(sql, params or [])
+    finally:
+        # after a failed statement the transaction is aborted and unregister fails too;
+        # that must not hide the real error (a later register replaces the name)
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+
+
 def _take_lock(path: Path) -> int:
     lock_path = path.with_name(path.name + ".lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -30,7 +30,7 @@ from harvest.github.partition import Part
 from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
 from harvest.github.search import Search, SearchStats
 from harvest.github.tarball import download_tarball, read_elixir_files
-from harvest.github.writer import GroupWriter
+from harvest.groupcommit import GroupWriter
 from harvest.net.client import make_client
 from harvest.net.download import DownloadTooLarge
 from harvest.net.retry import TransientHTTPError
@@ -94,7 +94,7 @@ class Crawler:
         self._known: dict[str, str] = {}
         # Blobs are written without fsync; one sync per group makes them durable before the
         # catalog rows that point at them commit.
-        self._writer = GroupWriter(recorder, before_commit=blobs.sync)
+        self._writer = GroupWriter(recorder.apply, before_commit=blobs.sync)
         self._codeload_429s = 0  # in a row; hammering a cooling-down codeload prolongs it
 
     async def run(self) -> CrawlResult:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from harvest.catalog import Catalog
+from harvest.catalog import Catalog, execute_over
 from harvest.github.graphql import RepoInfo
 
 _REPO_COLUMNS = (
@@ -225,28 +225,31 @@ class Recorder:
         columns = ", ".join(_REPO_COLUMNS)
         with self.catalog.transaction() as con:
             if full:
-                con.register("repo_batch", _repo_table(full, _REPO_COLUMNS))
-                con.execute(
+                execute_over(
+                    con,
+                    "repo_batch",
+                    _repo_table(full, _REPO_COLUMNS),
                     f"INSERT OR REPLACE INTO github_repos ({columns}) "
-                    f"SELECT {columns} FROM repo_batch"
+                    f"SELECT {columns} FROM repo_batch",
                 )
-                con.unregister("repo_batch")
-                con.register("file_batch", _file_rows(full))
-                con.execute(
+                execute_over(
+                    con,
+                    "file_batch",
+                    _file_rows(full),
                     "INSERT OR REPLACE INTO source_files "
                     "(source, origin, origin_version, path, sha256, bytes, license) "
                     "SELECT 'github', origin, origin_version, path, sha256, bytes, license "
-                    "FROM file_batch"
+                    "FROM file_batch",
                 )
-                con.unregister("file_batch")
             if fresh:
-                con.register("fresh_batch", _repo_table(fresh, ("id", *_METADATA)))
                 assignments = ", ".join(f"{c} = b.{c}" for c in _METADATA)
-                con.execute(
+                execute_over(
+                    con,
+                    "fresh_batch",
+                    _repo_table(fresh, ("id", *_METADATA)),
                     f"UPDATE github_repos SET {assignments} FROM fresh_batch b "
-                    "WHERE github_repos.id = b.id"
+                    "WHERE github_repos.id = b.id",
                 )
-                con.unregister("fresh_batch")
 
     def start_run(self, settings: dict[str, Any]) -> str:
         run_id = f"github-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import httpx
 
 from harvest.archive import ArchiveLimits
 from harvest.catalog import Catalog
+from harvest.groupcommit import GroupWriter
 from harvest.hex import registry, repo, state
 from harvest.hex.api import ApiCounters, iter_package_stats
 from harvest.hex.config import HexSettings, keep_path
@@ -87,9 +89,7 @@ class HexCrawler:
     reporter: ProgressReporter
     now: Callable[[], datetime] = state.utcnow
     counts: CrawlCounts = field(default_factory=CrawlCounts)
-    batch: state.Batch = field(default_factory=state.Batch)
     cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
-    flush_interval: float = 1.0
 
     @property
     def data_dir(self) -> Path:
@@ -109,7 +109,8 @@ class HexCrawler:
         if response.status != 200 or response.body is None:
             return None
         sha = await anyio.to_thread.run_sync(self.store.put, response.body)
-        self.cache[url] = self.batch.cache[url] = (response.etag, sha)
+        self.cache[url] = (response.etag, sha)
+        self.writer.submit(state.CacheEntry(url, response.etag, sha))
         return response.body
 
     async def load_registry(
@@ -216,15 +217,17 @@ class HexCrawler:
                 entry.name, choice, releases.get(choice.release.version)
             )
             if row is not None:
-                self.batch.releases[(row.package, row.version)] = row
+                self.writer.submit(row)
                 self.counts.record(row)
         name_entry = names.get(entry.name)
         url = repo.package_url(self.settings.repo_url, entry.name)
-        self.batch.packages[entry.name] = state.PackageRow(
-            entry,
-            latest_stable(entry.versions),
-            name_entry.updated_at if name_entry else None,
-            self.cache.get(url, (None, ""))[0],
+        self.writer.submit(
+            state.PackageRow(
+                entry,
+                latest_stable(entry.versions),
+                name_entry.updated_at if name_entry else None,
+                self.cache.get(url, (None, ""))[0],
+            )
         )
 
     def _fail_package(self, entry: registry.VersionsEntry, error: str) -> None:
@@ -238,7 +241,7 @@ class HexCrawler:
                 entry.name, version, "failed", error=error, is_prerelease=is_prerelease(version)
             )
             self.counts.record(row)
-            self.batch.releases[(row.package, row.version)] = row
+            self.writer.submit(row)
 
     async def process_choice(
         self, name: str, choice: Choice, previous: ReleaseState | None
@@ -249,7 +252,9 @@ class HexCrawler:
             return state.ReleaseRow(**{**base, "status": "skipped", "error": choice.skip_reason})
         if previous and previous[0] in state.FINAL_STATUSES and previous[1] == rel.outer_checksum:
             self.counts.unchanged += 1
-            self.batch.retirements[(name, rel.version)] = (rel.retired_reason, rel.retired_message)
+            self.writer.submit(
+                state.Retirement(name, rel.version, rel.retired_reason, rel.retired_message)
+            )
             return None
         return await self.fetch_release(name, rel, base)
 
@@ -393,7 +398,7 @@ class HexCrawler:
                 names=names,
                 attempts=self.settings.retries,
             ):
-                self.batch.stats[stats.name] = stats
+                self.writer.submit(stats)
         except Exception as exc:
             # Download counts are extras: a failure is reported, the mirror still completes.
             if not (is_transient(exc) or isinstance(exc, httpx.HTTPStatusError | ValueError)):
@@ -405,7 +410,24 @@ class HexCrawler:
     # -- the whole crawl --------------------------------------------------------------------
 
     async def run(self, api_client: httpx.AsyncClient | None = None) -> CrawlCounts:
+        """Crawl; every row reaches the catalog through one group-commit writer, which syncs
+        the blob store before each commit so committed rows never point at lost files."""
         self.cache = state.load_cache(self.catalog)
+        self.writer = GroupWriter(
+            partial(state.write_group, self.catalog), before_commit=self.store.sync
+        )
+        finished = False
+        try:
+            present = await self._crawl(api_client)
+            finished = True
+        finally:
+            await self.writer.close(flush=finished)
+        if not self.settings.package and not self.settings.limit:
+            self.counts.removed_packages = state.mark_removed(self.catalog, present)
+        return self.counts
+
+    async def _crawl(self, api_client: httpx.AsyncClient | None) -> set[str]:
+        """Everything but the final commit; returns the names present in the registry."""
         versions, names = await self.load_registry()
         self.counts.packages_in_registry = len(versions)
         selected = self.select(versions)
@@ -421,43 +443,31 @@ class HexCrawler:
         ]
         self.counts.packages_unchanged = len(selected) - len(todo)
         self.reporter.set_total(len(todo))
-        done = anyio.Event()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._flusher, done)
-            async with anyio.create_task_group() as workers:
-                if api_client is not None and self.settings.api_extras:
-                    subset = self.settings.package or self.settings.limit
-                    workers.start_soon(
-                        self.fetch_stats, api_client, [e.name for e in selected] if subset else None
-                    )
-                # Two stages, so small registry fetches run ahead of the tarball downloads
-                # instead of adding a round trip in front of each one.
-                entries_send, entries_receive = anyio.create_memory_object_stream[
-                    registry.VersionsEntry
-                ](0)
-                infos_send, infos_receive = anyio.create_memory_object_stream[
-                    tuple[registry.VersionsEntry, registry.PackageInfo]
-                ](self.settings.concurrency)
-                for _ in range(self.settings.registry_concurrency):
-                    workers.start_soon(
-                        self._info_worker, entries_receive.clone(), infos_send.clone()
-                    )
-                for _ in range(self.settings.concurrency):
-                    workers.start_soon(
-                        self._release_worker, infos_receive.clone(), per_package, names
-                    )
-                entries_receive.close()
-                infos_send.close()
-                infos_receive.close()
-                async with entries_send:
-                    for entry in todo:
-                        await entries_send.send(entry)
-            done.set()
-        if not self.settings.package and not self.settings.limit:
-            self.counts.removed_packages = state.mark_removed(
-                self.catalog, {e.name for e in versions}
-            )
-        return self.counts
+        async with anyio.create_task_group() as workers:
+            if api_client is not None and self.settings.api_extras:
+                subset = self.settings.package or self.settings.limit
+                workers.start_soon(
+                    self.fetch_stats, api_client, [e.name for e in selected] if subset else None
+                )
+            # Two stages, so small registry fetches run ahead of the tarball downloads
+            # instead of adding a round trip in front of each one.
+            entries_send, entries_receive = anyio.create_memory_object_stream[
+                registry.VersionsEntry
+            ](0)
+            infos_send, infos_receive = anyio.create_memory_object_stream[
+                tuple[registry.VersionsEntry, registry.PackageInfo]
+            ](self.settings.concurrency)
+            for _ in range(self.settings.registry_concurrency):
+                workers.start_soon(self._info_worker, entries_receive.clone(), infos_send.clone())
+            for _ in range(self.settings.concurrency):
+                workers.start_soon(self._release_worker, infos_receive.clone(), per_package, names)
+            entries_receive.close()
+            infos_send.close()
+            infos_receive.close()
+            async with entries_send:
+                for entry in todo:
+                    await entries_send.send(entry)
+        return {e.name for e in versions}
 
     async def _info_worker(self, entries: Any, infos: Any) -> None:
         async with entries, infos:
@@ -478,23 +488,6 @@ class HexCrawler:
             async for entry, info in infos:
                 await self.process_releases(entry, info, per_package.get(entry.name, {}), names)
                 self.reporter.advance(1)
-
-    def _commit(self, batch: state.Batch) -> None:
-        self.store.sync()  # blobs first, so committed rows never point at lost files
-        state.write_batch(self.catalog, batch)
-
-    async def _flusher(self, done: anyio.Event) -> None:
-        """The only code that writes to the catalog during a crawl: a batch per interval,
-        in a thread, so downloads go on while DuckDB commits."""
-        while True:
-            finished = done.is_set()
-            if len(self.batch):
-                batch, self.batch = self.batch, state.Batch()
-                await anyio.to_thread.run_sync(self._commit, batch)
-            if finished:
-                return
-            with anyio.move_on_after(self.flush_interval):
-                await done.wait()
 
 
 def _sha256_file(path: Path) -> str:

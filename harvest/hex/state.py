@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from harvest.catalog import Catalog
+from harvest.catalog import Catalog, execute_over
 from harvest.hex.api import PackageStats
 from harvest.hex.registry import VersionsEntry
 
@@ -86,15 +87,46 @@ class PackageRow:
     etag: str | None
 
 
+@dataclass(frozen=True)
+class CacheEntry:
+    url: str
+    etag: str | None
+    body_sha256: str
+
+
+@dataclass(frozen=True)
+class Retirement:
+    package: str
+    version: str
+    reason: str | None
+    message: str | None
+
+
+# What the crawl hands to the group-commit writer.
+HexWrite = ReleaseRow | PackageRow | PackageStats | CacheEntry | Retirement
+
+
 @dataclass
 class Batch:
-    """Everything the crawl learned since the last commit; written in one transaction."""
+    """A group of writes folded by key (the last write wins), for one transaction."""
 
     releases: dict[tuple[str, str], ReleaseRow] = field(default_factory=dict)
     packages: dict[str, PackageRow] = field(default_factory=dict)
     cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     stats: dict[str, PackageStats] = field(default_factory=dict)
     retirements: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def add(self, item: HexWrite) -> None:
+        if isinstance(item, ReleaseRow):
+            self.releases[(item.package, item.version)] = item
+        elif isinstance(item, PackageRow):
+            self.packages[item.entry.name] = item
+        elif isinstance(item, PackageStats):
+            self.stats[item.name] = item
+        elif isinstance(item, CacheEntry):
+            self.cache[item.url] = (item.etag, item.body_sha256)
+        else:
+            self.retirements[(item.package, item.version)] = (item.reason, item.message)
 
     def __len__(self) -> int:
         return (
@@ -151,19 +183,18 @@ def _file_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
 
 
 def _bulk(con: Any, table: pa.Table, sql: str, params: list[Any] | None = None) -> None:
-    """Run `sql` over `table` registered as `batch`: one statement for many rows (DuckDB's
-    executemany runs row by row and cost more than the downloads)."""
-    if table.num_rows == 0:
-        return
-    con.register("batch", table)
-    try:
-        con.execute(sql, params or [])
-    finally:
-        con.unregister("batch")
+    execute_over(con, "batch", table, sql, params)
 
 
 def _ts(values: list[datetime | None]) -> pa.Array:
     return pa.array(values, pa.timestamp("us"))
+
+
+def write_group(catalog: Catalog, group: Sequence[HexWrite]) -> None:
+    batch = Batch()
+    for item in group:
+        batch.add(item)
+    write_batch(catalog, batch)
 
 
 def write_batch(catalog: Catalog, batch: Batch) -> None:

@@ -222,7 +222,9 @@ def test_second_concurrent_harvest_fails_fast(tmp_path: Path) -> None:
     with HexServer(packages, delay=0.05) as server:
         first = harvest(server, tmp_path, "--concurrency", "1", wait=False)
         assert isinstance(first, subprocess.Popen)
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60
+        while server.repo.requests["/versions"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first run holds the lock once it asks for /versions
         started = time.monotonic()
         second = harvest(server, tmp_path)
         assert time.monotonic() - started < 15

@@ -1,38 +1,43 @@
-"""Group commit: repositories finished while one transaction runs go into the next one.
+"""Group commit: rows finished while one transaction runs go into the next one.
 
-DuckDB charges milliseconds per INSERT statement, which at thousands of repositories
-dominated a crawl. One thread owns the catalog connection and writes each group with one
-statement per table; workers hand over their rows and move on. A crash loses only the rows not
-yet committed, and the rerun redoes exactly those repositories.
+DuckDB charges milliseconds per INSERT statement, which at thousands of releases or
+repositories dominated a crawl. One thread owns the catalog connection and writes each group
+with one statement per table; workers hand over their rows and move on. A crash loses only the
+rows not yet committed, and the rerun redoes exactly those. Used by both crawlers.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
 
-from harvest.github.record import Recorder, RepoWrite
+T = TypeVar("T")
 
 
-class GroupWriter:
-    """`submit()` from any task; `close()` commits what is left and re-raises any failure."""
+class GroupWriter(Generic[T]):
+    """`submit()` from any task; `close()` commits what is left and re-raises any failure.
+
+    `apply(group)` runs in the writer's own thread and must write the whole group in one
+    transaction.
+    """
 
     def __init__(
         self,
-        recorder: Recorder,
+        apply: Callable[[Sequence[T]], None],
         max_group: int = 500,
         before_commit: Callable[[], None] | None = None,
     ) -> None:
-        self._recorder = recorder
+        self._apply = apply
         self._before_commit = before_commit
         self._max_group = max_group
-        self._queue: asyncio.Queue[RepoWrite] = asyncio.Queue()
+        self._queue: asyncio.Queue[T] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="catalog")
         self._task: asyncio.Task[None] | None = None
         self.groups = 0
 
-    def submit(self, write: RepoWrite) -> None:
+    def submit(self, write: T) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run())
         elif self._task.done():
@@ -50,10 +55,10 @@ class GroupWriter:
             for _ in group:
                 self._queue.task_done()
 
-    def _commit(self, group: list[RepoWrite]) -> None:
+    def _commit(self, group: list[T]) -> None:
         if self._before_commit is not None:
             self._before_commit()  # e.g. make new blobs durable before rows point at them
-        self._recorder.apply(group)
+        self._apply(group)
 
     async def close(self, *, flush: bool = True) -> None:
         """Commit everything submitted (unless the crawl is being abandoned), then stop."""

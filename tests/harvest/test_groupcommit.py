@@ -11,7 +11,7 @@ import pytest
 
 from harvest.catalog import open_catalog
 from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
-from harvest.github.writer import GroupWriter
+from harvest.groupcommit import GroupWriter
 from tests.harvest.github.conftest import REPO
 
 
@@ -27,7 +27,7 @@ def test_group_commit_writes_repositories_with_their_files(tmp_path: Path) -> No
         synced.append(catalog.fetchall("SELECT count(*) FROM github_repos")[0][0])
 
     async def go() -> GroupWriter:
-        writer = GroupWriter(recorder, before_commit=sync)
+        writer = GroupWriter(recorder.apply, before_commit=sync)
         writer.submit(repo_write(REPO, "fetched", None, files, 99))
         writer.submit(repo_write(other, "skipped", "metadata_only"))
         await writer.close()
@@ -44,7 +44,7 @@ def test_group_commit_writes_repositories_with_their_files(tmp_path: Path) -> No
     assert recorder.fetched_commits() == {"R_1": "c" * 40}
 
     async def refresh() -> None:
-        writer = GroupWriter(recorder)
+        writer = GroupWriter(recorder.apply)
         writer.submit(refresh_write(dataclasses.replace(REPO, stars=151)))
         await writer.close()
 
@@ -61,7 +61,7 @@ def test_a_failed_group_stops_the_crawl(tmp_path: Path) -> None:
     broken.row["status"] = None  # NOT NULL in the schema
 
     async def go() -> None:
-        writer = GroupWriter(Recorder(catalog))
+        writer = GroupWriter(Recorder(catalog).apply)
         writer.submit(broken)
         await writer.close()
 
