@@ -9,6 +9,15 @@ from pathlib import Path
 from harvest.atomic import atomic_write_bytes
 
 
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (tarballs, shards, manifests)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class BlobStore:
     """Blobs live at `<data_dir>/objects/ab/cd/<sha256>`.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harvest.catalog import CatalogBusy, open_catalog
+from harvest.store import sha256_file
 from train.config import QLoRAConfig
 from train.data import load_split
 from train.errors import TrainError
@@ -39,7 +40,7 @@ from train.runs import (
     record_start,
     write_run,
 )
-from train.snapshot import Snapshot, check_manifest, file_sha256, resolve_snapshot
+from train.snapshot import Snapshot, check_manifest, resolve_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ def fit(cfg: QLoRAConfig, info: RunInfo, paths: RunPaths) -> RunResult:
         eval_loss=eval_loss,
         eval_perplexity=math.exp(min(eval_loss, 50.0)) if eval_loss is not None else None,
         adapter_path=str(paths.adapter),
-        adapter_sha256=file_sha256(weights) if weights.is_file() else "",
+        adapter_sha256=sha256_file(weights) if weights.is_file() else "",
         trainable_params=trainable,
         seconds=time.monotonic() - started,
     )

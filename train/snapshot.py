@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from harvest.catalog import Catalog
+from harvest.store import sha256_file
 from train.errors import TrainError
 
 SPLITS = ("train", "validation")
@@ -44,20 +44,12 @@ def resolve_snapshot(catalog: Catalog, version: str | None) -> Snapshot:
     return snapshot
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_manifest(snapshot: Snapshot) -> None:
     """The manifest on disk must be the one the catalog registered."""
     manifest_path = snapshot.path / "manifest.json"
     if not manifest_path.is_file():
         raise TrainError(f"snapshot {snapshot.version}: {manifest_path} is missing")
-    actual = file_sha256(manifest_path)
+    actual = sha256_file(manifest_path)
     if actual != snapshot.manifest_sha256:
         raise TrainError(
             f"snapshot {snapshot.version}: manifest.json has sha256 {actual[:12]}…, the catalog "
@@ -76,7 +68,7 @@ def shard_paths(snapshot: Snapshot, config: str, split: str) -> list[Path]:
         path = snapshot.path / entry["path"]
         if not path.is_file():
             raise TrainError(f"snapshot {snapshot.version}: shard {path} is missing")
-        if file_sha256(path) != entry["sha256"]:
+        if sha256_file(path) != entry["sha256"]:
             raise TrainError(f"snapshot {snapshot.version}: shard {path} does not match its sha256")
         paths.append(path)
     return paths

@@ -8,7 +8,6 @@ verified tarball already on disk is reused instead of downloaded again.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from harvest.net.download import ChecksumMismatch, DownloadTooLarge
 from harvest.net.ratelimit import HeaderRateLimiter
 from harvest.net.retry import is_transient
 from harvest.progress import ProgressReporter
-from harvest.store import BlobStore
+from harvest.store import BlobStore, sha256_file
 
 log = logging.getLogger("elixir_harvest.hex")
 
@@ -331,7 +330,7 @@ class HexCrawler:
         """A verified tarball at `dest`: reused if already there, else downloaded (twice at most
         on a checksum mismatch, as Mix does)."""
         if dest.is_file():
-            digest = await anyio.to_thread.run_sync(_sha256_file, dest)
+            digest = await anyio.to_thread.run_sync(sha256_file, dest)
             if rel.outer_checksum is None or digest == rel.outer_checksum:
                 self.counts.reused_tarballs += 1
                 return dest.stat().st_size
@@ -488,11 +487,3 @@ class HexCrawler:
             async for entry, info in infos:
                 await self.process_releases(entry, info, per_package.get(entry.name, {}), names)
                 self.reporter.advance(1)
-
-
-def _sha256_file(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(chunk)
-    return hasher.hexdigest()

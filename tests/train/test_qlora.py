@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from harvest.catalog import open_catalog
+from harvest.store import sha256_file
 from tests.train.conftest import train_cli
 from train.metrics import read_metrics
-from train.snapshot import file_sha256
 
 
 def losses(run: Path) -> dict[int, float]:
@@ -65,7 +65,7 @@ def test_training_runs_row_is_filled(trained_run: Path, workspace: Path) -> None
     assert (status, version, sha, step, ordered) == ("finished", "v1", manifest_sha, 30, True)
     assert json.loads(config)["lora_r"] == 8 and base.endswith("tiny-mistral")
     assert train_loss > 0 and ppl == pytest.approx(math.exp(eval_loss))
-    assert adapter_sha == file_sha256(Path(adapter) / "adapter_model.safetensors")
+    assert adapter_sha == sha256_file(Path(adapter) / "adapter_model.safetensors")
 
 
 def test_adapter_reloads_and_generates(trained_run: Path, tiny_config: Path) -> None:
