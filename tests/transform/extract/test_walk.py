@@ -1,0 +1,106 @@
+"""The tree walk: names, arities, defaults, clauses, nesting, spans, attributes."""
+
+from __future__ import annotations
+
+from .conftest import extract, functions
+
+CODE = """defmodule Shop do
+  @moduledoc false
+  alias Shop.Other, as: Item
+
+  @doc "Adds."
+  @doc since: "1.2"
+  @spec add(term, integer, timeout) :: :ok
+  def add(sku, qty \\\\ 1, timeout \\\\ 5000)
+  def add(sku, qty, timeout) when is_integer(qty), do: {sku, qty, timeout}
+  def add(_, _, _), do: :error
+
+  @impl true
+  def handle_info(_, s), do: s
+
+  @doc "Private docs are dropped."
+  defp secret, do: 1
+
+  defmodule Item do
+    def x, do: 1
+  end
+
+  defmodule __MODULE__.Cart do
+    @doc "Cart."
+    def new, do: %{}
+  end
+
+  @doc "From a macro: must not leak."
+  defsequence :red, 31
+  def after_macro, do: :ok
+
+  @doc "Struct doc."
+  defstruct [:a]
+
+  def é(x), do: x
+  def a <|> b, do: {a, b}
+  defguard is_ok(x) when x == :ok
+  defdelegate size(m), to: Kernel, as: :map_size
+
+  defmacro __using__(_) do
+    quote do
+      def in_quote, do: 1
+    end
+  end
+end
+
+defimpl Proto, for: [List, Map] do
+  def go(_), do: 1
+end
+"""
+
+
+def test_functions_arity_defaults_clauses_and_lines() -> None:
+    found = functions(CODE)
+    add = found["Shop.add/3"]
+    assert (add.defaults, add.clauses, add.arities) == (2, 2, (1, 2, 3))
+    assert (add.start_line, add.end_line) == (8, 10)
+    assert add.source.startswith("def add(sku, qty") and add.source.endswith(":error")
+    assert add.doc == "Adds." and add.doc_meta == {"since": "1.2"}
+    assert add.spec == ("@spec add(term, integer, timeout) :: :ok",)
+
+
+def test_doc_status_rules() -> None:
+    found = functions(CODE)
+    assert found["Shop.handle_info/2"].doc_status == "hidden"
+    assert found["Shop.handle_info/2"].impl == "true"
+    assert (found["Shop.secret/0"].doc, found["Shop.secret/0"].doc_status) == (None, "none")
+    assert found["Shop.after_macro/0"].doc_status == "none"
+    assert found["Shop.__struct__/0"].doc == "Struct doc."
+    assert found["Shop.é/1"].doc_status == "none"
+
+
+def test_module_names_follow_the_compiler() -> None:
+    names = [m.module for m in extract(CODE).modules]
+    assert names == ["Shop", "Shop.Item", "Shop.Cart", "Proto.List", "Proto.Map"]
+    assert "Shop.in_quote/0" not in functions(CODE)
+
+
+def test_operators_guards_delegates() -> None:
+    found = functions(CODE)
+    assert found["Shop.<|>/2"].kind == "def"
+    assert found["Shop.is_ok/1"].doc_meta == {"guard": True}
+    assert found["Shop.size/1"].doc_meta == {"delegate_to": "Kernel.map_size/1"}
+    assert found["Proto.Map.go/1"].module == "Proto.Map"
+
+
+def test_module_level_if_blocks_and_moduledoc() -> None:
+    code = (
+        'defmodule M do\n  @moduledoc "Mod."\n  if true do\n    @doc "In if."\n'
+        "    def a, do: 1\n  else\n    def b, do: 2\n  end\nend\n"
+    )
+    result = extract(code)
+    assert (result.modules[0].moduledoc, result.modules[0].moduledoc_status) == ("Mod.", "doc")
+    found = functions(code)
+    assert found["M.a/0"].doc == "In if." and "M.b/0" in found
+
+
+def test_unicode_columns_and_bytes() -> None:
+    code = 'defmodule M do\n  @doc "é"\n  def café(x), do: "日本"\nend\n'
+    f = functions(code)["M.café/1"]
+    assert f.source == 'def café(x), do: "日本"' and f.start_line == 3

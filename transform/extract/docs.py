@@ -1,0 +1,210 @@
+"""Decode doc literals the way the Elixir 1.14 compiler does, and split out `iex>` doctests.
+
+Pure functions over tree-sitter nodes and strings. The rules (heredoc indentation stripped before
+unescaping, CRLF kept, `~S` only unescapes its closing delimiter) are in
+docs/extraction.md and were checked byte for byte against `Code.fetch_docs/1`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from transform.extract.records import Doctest
+
+Node = Any  # tree_sitter.Node; kept loose so this module never imports tree-sitter
+
+_SIMPLE_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "s": " ",
+    "e": "\x1b",
+    "a": "\x07",
+    "b": "\x08",
+    "f": "\x0c",
+    "v": "\x0b",
+    "0": "\x00",
+    "d": "\x7f",
+}
+_CONTINUATION = re.compile(r"\\\r?\n")
+_CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+
+
+@dataclass(frozen=True)
+class DocValue:
+    """What a `@doc`/`@moduledoc` argument means: status, decoded text, whether it was static."""
+
+    status: str  # doc | hidden | none
+    text: str | None
+    dynamic: bool = False
+
+
+NO_DOC = DocValue("none", None)
+
+
+def doc_value(node: Node | None, attrs: Mapping[str, str] | None = None) -> DocValue:
+    """Interpret the argument node of `@doc`/`@moduledoc` (None when there is no argument).
+
+    `attrs` holds the module's string attributes, so `#{@version}` and `@doc @text` resolve.
+    """
+    if node is None or node.type == "nil":
+        return NO_DOC
+    if node.type == "boolean":
+        return DocValue("hidden", None) if node.text == b"false" else DocValue("doc", None, True)
+    text, dynamic = decode_literal(node, attrs)
+    return DocValue("doc", text, dynamic)
+
+
+def decode_literal(node: Node, attrs: Mapping[str, str] | None = None) -> tuple[str | None, bool]:
+    """Decode a string, ~s/~S sigil or `<>` concatenation of them; (None, True) when dynamic."""
+    attrs = attrs or {}
+    if node.type == "binary_operator" and _op(node) == "<>":
+        left, left_dyn = decode_literal(node.child_by_field_name("left"), attrs)
+        right, right_dyn = decode_literal(node.child_by_field_name("right"), attrs)
+        if left is None or right is None:
+            return None, True
+        return left + right, left_dyn or right_dyn
+    if node.type == "string":
+        return _decode_quoted(node, False, attrs)
+    if node.type == "sigil" and _sigil_name(node) in ("s", "S"):
+        return _decode_quoted(node, _sigil_name(node) == "S", attrs)
+    name = attribute_read(node)
+    if name in attrs:
+        return attrs[name], False
+    return None, True
+
+
+def attribute_read(node: Node) -> str | None:
+    """`version` for the expression `@version`, else None."""
+    if node.type != "unary_operator" or _op(node) != "@":
+        return None
+    operand = node.child_by_field_name("operand")
+    return operand.text.decode() if operand is not None and operand.type == "identifier" else None
+
+
+def _part(child: Node, attrs: Mapping[str, str]) -> tuple[str, str]:
+    """One piece of a quoted literal; `#{@attr}` of a known string attribute becomes its value."""
+    if child.type == "interpolation":
+        inner = [c for c in child.named_children if c.type != "comment"]
+        if len(inner) == 1 and attribute_read(inner[0]) in attrs:
+            return "value", attrs[attribute_read(inner[0])]
+    return child.type, child.text.decode("utf-8", "replace")
+
+
+def _op(node: Node) -> str:
+    op = node.child_by_field_name("operator")
+    return op.text.decode() if op is not None else ""
+
+
+def _sigil_name(node: Node) -> str:
+    for child in node.children:
+        if child.type == "sigil_name":
+            return child.text.decode()
+    return ""
+
+
+def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str, bool]:
+    """Join the parts of a quoted literal: heredoc indentation first, then escapes."""
+    start = node.child_by_field_name("quoted_start")
+    end = node.child_by_field_name("quoted_end")
+    opener = start.text.decode() if start is not None else '"'
+    parts = [
+        _part(c, attrs)
+        for c in node.children
+        if c.type in ("quoted_content", "escape_sequence", "interpolation")
+    ]
+    heredoc = len(opener) == 3
+    if heredoc:
+        indent = end.start_point.column if end is not None and not end.is_missing else 0
+        parts = _strip_heredoc(parts, indent)
+    closer = opener if heredoc else _CLOSERS.get(opener, opener)
+    dynamic = any(kind == "interpolation" for kind, _ in parts)
+    out = []
+    for i, (kind, text) in enumerate(parts):
+        if kind in ("interpolation", "value"):
+            out.append(text)
+        elif raw:
+            nxt = parts[i + 1][1] if i + 1 < len(parts) else ""
+            out.append(_raw_escape(text, closer, nxt) if kind == "escape_sequence" else text)
+        else:
+            out.append(unescape(text) if kind == "escape_sequence" else _CONTINUATION.sub("", text))
+    return "".join(out), dynamic
+
+
+def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str, str]]:
+    """Drop the opening line and up to `indent` spaces/tabs after every literal newline."""
+    line_start = re.compile(rf"\n[ \t]{{0,{indent}}}")
+    lead = re.compile(rf"[ \t]{{0,{indent}}}")
+    out: list[tuple[str, str]] = []
+    at_line_start = False
+    for i, (kind, text) in enumerate(parts):
+        if kind == "quoted_content":
+            if i == 0:
+                newline = text.find("\n")
+                text = text[newline + 1 :] if newline >= 0 else ""
+                at_line_start = True
+            if at_line_start:
+                text = lead.sub("", text, count=1)
+            text = line_start.sub("\n", text)
+        out.append((kind, text))
+        at_line_start = text.endswith("\n") or (i == 0 and not text)
+    return out
+
+
+def _raw_escape(text: str, closer: str, following: str) -> str:
+    """`~S` keeps every backslash except one escaping the closing delimiter."""
+    escaped = text[1:]
+    if len(closer) == 3:
+        return escaped if (escaped + following).startswith(closer) else text
+    return escaped if escaped == closer else text
+
+
+def unescape(seq: str) -> str:
+    """The value of one escape sequence as Elixir 1.14 reads it in a string."""
+    body = seq[1:]
+    if body in ("\n", "\r\n"):
+        return ""
+    if body[:1] in _SIMPLE_ESCAPES and len(body) == 1:
+        return _SIMPLE_ESCAPES[body]
+    if body[:1] in ("x", "u") and len(body) > 1:
+        digits = body[1:].strip("{}")
+        try:
+            return chr(int(digits, 16))
+        except ValueError:
+            return body
+    return body
+
+
+_PROMPT = re.compile(r"^\s*iex(?:\(\d+\))?>\s?(.*)$")
+_CONTINUE = re.compile(r"^\s*\.\.\.(?:\(\d+\))?>\s?(.*)$")
+
+
+def doctests(doc: str | None) -> tuple[Doctest, ...]:
+    """The `iex>` examples in a doc as (prompt, expected) pairs, in order."""
+    if not doc:
+        return ()
+    found: list[Doctest] = []
+    prompt: list[str] = []
+    expected: list[str] = []
+    for line in doc.replace("\r\n", "\n").split("\n"):
+        start, more = _PROMPT.match(line), _CONTINUE.match(line)
+        if start:
+            _flush(found, prompt, expected)
+            prompt, expected = [start.group(1)], []
+        elif more and prompt and not expected:
+            prompt.append(more.group(1))
+        elif prompt and line.strip() and not line.lstrip().startswith("```"):
+            expected.append(line.strip())
+        else:
+            _flush(found, prompt, expected)
+            prompt, expected = [], []
+    _flush(found, prompt, expected)
+    return tuple(found)
+
+
+def _flush(found: list[Doctest], prompt: list[str], expected: list[str]) -> None:
+    if prompt:
+        found.append(Doctest("\n".join(prompt), "\n".join(expected)))

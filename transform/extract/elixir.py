@@ -1,0 +1,541 @@
+"""Walk an Elixir syntax tree into module and function records, the way the compiler sees them.
+
+Pure: takes the source bytes and a tree-sitter tree, returns records. The walk keeps the current
+module and the attributes waiting for the next definition (`@doc`, `@impl`, ...), names nested
+modules as `Kernel.defmodule` does, and skips `quote` blocks. When the tree has parse errors it
+also looks inside def bodies and ERROR nodes, so a lost `end` or a truncated file loses as little
+as possible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from transform.extract import otp
+from transform.extract.docs import NO_DOC, DocValue, decode_literal, doc_value, doctests
+from transform.extract.records import FunctionRecord, ModuleRecord, Use
+
+Node = Any  # tree_sitter.Node
+
+DEF_KINDS = frozenset(
+    {"def", "defp", "defmacro", "defmacrop", "defguard", "defguardp", "defdelegate"}
+)
+MODULE_KINDS = frozenset({"defmodule", "defprotocol"})
+KEEP_PENDING = frozenset({"alias", "import", "require", "defoverridable", "use"})
+
+
+@dataclass
+class _Pending:
+    """Attributes set since the last definition; the next def (or defstruct) consumes them."""
+
+    doc: DocValue | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    impl: str | None = None
+
+    def empty(self) -> bool:
+        return self.doc is None and not self.meta and self.impl is None
+
+
+@dataclass
+class _Fn:
+    """One function being assembled from its clauses."""
+
+    name: str
+    arity: int
+    kind: str
+    nodes: list[Node] = field(default_factory=list)
+    clauses: int = 0
+    defaults: int = 0
+    doc: DocValue = NO_DOC
+    meta: dict[str, Any] = field(default_factory=dict)
+    impl: str | None = None
+    recovered: bool = False
+
+
+@dataclass
+class _Mod:
+    """One module being assembled."""
+
+    name: str
+    node: Node
+    aliases: dict[str, str]
+    moduledoc: DocValue = NO_DOC
+    behaviours: list[str] = field(default_factory=list)
+    uses: list[Use] = field(default_factory=list)
+    specs: list[tuple[str, int, str]] = field(default_factory=list)
+    fns: dict[tuple[str, int], _Fn] = field(default_factory=dict)
+    using_options: list[tuple[str, str]] = field(default_factory=list)
+    exception: bool = False
+    recovered: bool = False
+    attrs: dict[str, str] = field(default_factory=dict)  # string-valued module attributes
+
+
+def text(node: Node) -> str:
+    """The node's source text (invalid UTF-8 replaced, so a broken file still yields records)."""
+    return node.text.decode("utf-8", "replace")
+
+
+def named(node: Node) -> list[Node]:
+    """Named children without comments."""
+    return [c for c in node.named_children if c.type != "comment"]
+
+
+def call_name(node: Node) -> str | None:
+    """`def` for `def f(x) ...`: the identifier a local call targets, else None."""
+    if node.type != "call":
+        return None
+    target = node.child_by_field_name("target")
+    return target.text.decode("utf-8", "replace") if target.type == "identifier" else None
+
+
+def call_args(node: Node) -> list[Node]:
+    """The argument nodes of a call (keywords included as one node)."""
+    for child in node.children:
+        if child.type == "arguments":
+            return named(child)
+    return []
+
+
+def keyword_value(args: list[Node], key: str) -> Node | None:
+    """The value of `key:` in a trailing keyword list, e.g. `do:` or `for:`."""
+    if not args or args[-1].type != "keywords":
+        return None
+    for pair in named(args[-1]):
+        k = pair.child_by_field_name("key")
+        if k is not None and k.text.decode("utf-8", "replace").rstrip(": ") == key:
+            return pair.child_by_field_name("value")
+    return None
+
+
+def body_nodes(node: Node) -> list[Node] | None:
+    """The statements of a `do ... end` block or `do:` keyword; None when there is no body."""
+    for child in node.children:
+        if child.type == "do_block":
+            out = named(child)
+            return [n for n in out if not n.type.endswith("_block")] + [
+                s for b in out if b.type.endswith("_block") for s in named(b)
+            ]
+    value = keyword_value(call_args(node), "do")
+    if value is None:
+        return None
+    return named(value) if value.type == "block" else [value]
+
+
+class Walker:
+    """Walks one file; `modules()` and `functions()` give the records afterwards."""
+
+    def __init__(self, src: bytes, path: str, recover: bool) -> None:
+        self.src = src
+        self.path = path
+        self.recover = recover
+        self.done: list[_Mod] = []
+
+    def walk(self, nodes: list[Node], mod: _Mod | None, pending: _Pending) -> None:
+        """Visit statements in order; an ERROR after a bodiless `defmodule` becomes its body."""
+        previous = None
+        for node in nodes:
+            if node.type == "ERROR" and self.recover:
+                if _bodiless_module(previous):
+                    self.module(previous, mod, named(node), recovered=True)
+                else:
+                    self.walk(named(node), mod, pending)
+            else:
+                self.visit(node, mod, pending)
+            previous = node
+
+    def visit(self, node: Node, mod: _Mod | None, pending: _Pending) -> None:
+        if node.type == "unary_operator" and _operator(node) == "@":
+            if mod is not None:
+                self.attribute(node, mod, pending)
+            return
+        name = call_name(node)
+        if name is None:
+            return
+        if name in MODULE_KINDS:
+            if body_nodes(node) is not None:
+                self.module(node, mod, body_nodes(node) or [])
+        elif name == "defimpl":
+            self.impl_modules(node, mod)
+        elif name in DEF_KINDS:
+            if mod is not None:
+                self.definition(node, name, mod, pending)
+        elif name in ("defstruct", "defexception"):
+            self.struct(node, name, mod, pending)
+        elif name == "quote":
+            return
+        elif name in KEEP_PENDING:
+            if mod is not None:
+                self.directive(node, name, mod)
+        elif body_nodes(node) is not None and any(c.type == "do_block" for c in node.children):
+            self.walk(body_nodes(node) or [], mod, pending)
+        elif pending.doc is not None:
+            # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
+            # its doc must not leak onto the next visible def.
+            pending.__init__()
+
+    # -- modules ---------------------------------------------------------------------------
+
+    def module(self, node: Node, parent: _Mod | None, body: list[Node], recovered: bool = False):
+        args = call_args(node)
+        if not args:
+            return
+        name = module_name(args[0], parent)
+        aliases = dict(parent.aliases) if parent else {}
+        if parent is not None and args[0].type == "alias" and not name.startswith("Elixir."):
+            head = text(args[0]).split(".")[0]
+            if head != "Elixir":
+                parent.aliases[head] = f"{parent.name}.{head}"
+        mod = _Mod(name=name, node=node, aliases=aliases, recovered=recovered)
+        self.walk(body, mod, _Pending())
+        self.done.append(mod)
+
+    def impl_modules(self, node: Node, parent: _Mod | None) -> None:
+        """`defimpl P, for: T` is module `P.T`; one module per element of a `for:` list."""
+        args = call_args(node)
+        body = body_nodes(node)
+        if not args or body is None:
+            return
+        protocol = expand(text(args[0]), parent)
+        target = keyword_value(args, "for")
+        if target is None:
+            targets = [parent.name] if parent else []
+        elif target.type == "list":
+            targets = [expand(text(t), parent) for t in named(target)]
+        else:
+            targets = [expand(text(target), parent)]
+        for t in targets:
+            mod = _Mod(
+                name=f"{protocol}.{t}", node=node, aliases=dict(parent.aliases) if parent else {}
+            )
+            self.walk(body, mod, _Pending())
+            self.done.append(mod)
+
+    def directive(self, node: Node, name: str, mod: _Mod) -> None:
+        args = call_args(node)
+        if not args:
+            return
+        if name == "use":
+            option = args[1] if len(args) > 1 and args[1].type == "atom" else None
+            mod.uses.append(
+                Use(
+                    expand(text(args[0]), mod),
+                    text(option).lstrip(":") if option is not None else None,
+                )
+            )
+        elif name == "alias":
+            add_alias(mod.aliases, args)
+
+    # -- attributes ------------------------------------------------------------------------
+
+    def attribute(self, node: Node, mod: _Mod, pending: _Pending) -> None:
+        operand = node.child_by_field_name("operand")
+        attr = call_name(operand) if operand is not None else None
+        if attr is None:
+            return
+        args = call_args(operand)
+        value = args[0] if args else None
+        if attr in ("doc", "moduledoc"):
+            meta = doc_keywords(value) if value is not None and value.type == "keywords" else None
+            if attr == "moduledoc":
+                if meta is None:
+                    mod.moduledoc = doc_value(value, mod.attrs)
+            elif meta is not None:
+                pending.meta.update(meta)
+            else:
+                pending.doc = doc_value(value, mod.attrs)
+        elif attr == "deprecated" and value is not None:
+            pending.meta["deprecated"] = decode_literal(value)[0] or text(value)
+        elif attr == "impl" and value is not None:
+            pending.impl = text(value)
+        elif attr == "behaviour" and value is not None:
+            mod.behaviours.append(expand(text(value), mod))
+        elif attr == "spec" and value is not None:
+            head = spec_head(value)
+            if head is not None:
+                mod.specs.append((head[0], head[1], text(node)))
+        elif value is not None and value.type in ("string", "sigil") and len(args) == 1:
+            decoded, dynamic = decode_literal(value, mod.attrs)
+            if decoded is not None and not dynamic:
+                mod.attrs[attr] = decoded
+
+    # -- definitions -----------------------------------------------------------------------
+
+    def definition(self, node: Node, kind: str, mod: _Mod, pending: _Pending) -> None:
+        args = call_args(node)
+        head = def_head(args[0]) if args else None
+        if head is None:
+            pending.__init__()
+            return
+        name, params = head
+        key = (name, len(params))
+        fn = mod.fns.get(key)
+        if fn is None:
+            fn = mod.fns[key] = _Fn(name=name, arity=len(params), kind=kind)
+        fn.nodes.append(node)
+        has_body = body_nodes(node) is not None or kind == "defdelegate"
+        fn.clauses += int(has_body)
+        fn.defaults = max(fn.defaults, sum(1 for p in params if _is_default(p)))
+        fn.recovered = fn.recovered or mod.recovered
+        if pending.doc is not None:
+            fn.doc = pending.doc
+        fn.meta.update(pending.meta)
+        if pending.impl is not None:
+            fn.impl = pending.impl
+        if kind == "defdelegate":
+            fn.meta["delegate_to"] = delegate_target(args, name, len(params))
+        if kind == "defguard":
+            fn.meta["guard"] = True
+        pending.__init__()
+        if len(params) == 0 and kind == "def":
+            mod.using_options.extend((name, used) for used in quoted_uses(node))
+        if self.recover and has_body:
+            self.walk(
+                [n for n in body_nodes(node) or [] if n.has_error or _is_def(n)], mod, _Pending()
+            )
+
+    def struct(self, node: Node, name: str, mod: _Mod | None, pending: _Pending) -> None:
+        """`defstruct` consumes a pending doc: it documents `__struct__/0`."""
+        if mod is None:
+            return
+        mod.exception = mod.exception or name == "defexception"
+        if pending.doc is not None and pending.doc.status == "doc":
+            fn = _Fn(
+                name="__struct__",
+                arity=0,
+                kind="def",
+                nodes=[node],
+                clauses=1,
+                doc=pending.doc,
+                meta=dict(pending.meta),
+            )
+            mod.fns.setdefault(("__struct__", 0), fn)
+        pending.__init__()
+
+    # -- records ---------------------------------------------------------------------------
+
+    def records(self) -> tuple[list[ModuleRecord], list[FunctionRecord]]:
+        """Records for every module walked, in source order."""
+        mods = sorted(self.done, key=lambda m: m.node.start_byte)
+        functions = [f for m in mods for f in self.function_records(m)]
+        return [self.module_record(m, functions) for m in mods], functions
+
+    def span(self, nodes: list[Node]) -> tuple[int, int, str]:
+        start, end = nodes[0], max(nodes, key=lambda n: n.end_byte)
+        source = self.src[start.start_byte : end.end_byte].decode("utf-8", "replace")
+        return start.start_point.row + 1, end.end_point.row + 1, source
+
+    def function_records(self, mod: _Mod) -> list[FunctionRecord]:
+        hidden = otp.injected_hidden(
+            [u.module for u in mod.uses] + (["defexception"] if mod.exception else [])
+        )
+        out = []
+        for fn in sorted(mod.fns.values(), key=lambda f: f.nodes[0].start_byte):
+            status, doc = doc_status(fn, hidden)
+            start, end, source = self.span(fn.nodes)
+            arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
+            specs = tuple(s for n, a, s in mod.specs if n == fn.name and a in arities)
+            out.append(
+                FunctionRecord(
+                    module=mod.name,
+                    name=fn.name,
+                    arity=fn.arity,
+                    defaults=fn.defaults,
+                    kind=fn.kind,
+                    doc=doc.text if status == "doc" else None,
+                    doc_status=status,
+                    doc_meta=dict(fn.meta),
+                    spec=specs,
+                    impl=fn.impl,
+                    clauses=fn.clauses,
+                    file=self.path,
+                    start_line=start,
+                    end_line=end,
+                    source=source,
+                    doctests=doctests(doc.text) if status == "doc" else (),
+                    has_errors=fn.recovered or any(n.has_error for n in fn.nodes),
+                    doc_dynamic=doc.dynamic and status == "doc",
+                    arities=arities,
+                )
+            )
+        return out
+
+    def module_record(self, mod: _Mod, functions: list[FunctionRecord]) -> ModuleRecord:
+        start, end, source = self.span([mod.node])
+        uses = [u.module for u in mod.uses]
+        behaviours = otp.behaviours_of(uses, mod.behaviours)
+        mine = [f for f in functions if f.module == mod.name]
+        public = [(f.name, f.arity) for f in mine if f.public]
+        impl = [(f.name, f.arity) for f in mine if f.impl not in (None, "false")]
+        kind, callbacks = otp.classify(uses, behaviours, public, impl, source)
+        has_using = any(f.name == "__using__" for f in mine)
+        return ModuleRecord(
+            module=mod.name,
+            moduledoc=mod.moduledoc.text,
+            moduledoc_status=mod.moduledoc.status,
+            behaviours=behaviours,
+            otp_kind=kind,
+            callbacks_implemented=callbacks,
+            file=self.path,
+            start_line=start,
+            end_line=end,
+            source=source,
+            has_errors=mod.recovered or mod.node.has_error,
+            doc_dynamic=mod.moduledoc.dynamic,
+            uses=tuple(mod.uses),
+            using_options=tuple(mod.using_options) if has_using else (),
+        )
+
+
+def extract_tree(
+    src: bytes, path: str, root: Node
+) -> tuple[list[ModuleRecord], list[FunctionRecord]]:
+    """Module and function records of one parsed file (recovery on when the tree has errors)."""
+    walker = Walker(src, path, recover=root.has_error)
+    walker.walk(named(root), None, _Pending())
+    return walker.records()
+
+
+def doc_status(fn: _Fn, injected: frozenset[tuple[str, int]]) -> tuple[str, DocValue]:
+    """The compiler's doc status (`elixir_erl:doc_value` plus `Module.compile_doc`)."""
+    if fn.kind not in ("def", "defmacro", "defguard", "defdelegate"):
+        return "none", NO_DOC
+    if fn.doc.status != "none":
+        return fn.doc.status, fn.doc
+    hidden = (
+        fn.name.startswith("_") or fn.impl not in (None, "false") or (fn.name, fn.arity) in injected
+    )
+    return ("hidden" if hidden else "none"), NO_DOC
+
+
+def module_name(node: Node, parent: _Mod | None) -> str:
+    """The module a `defmodule` argument names, nested as `Kernel.defmodule` expands it."""
+    raw = text(node)
+    if node.type == "alias":
+        if raw.startswith("Elixir."):
+            return raw[len("Elixir.") :]
+        return f"{parent.name}.{raw}" if parent else raw
+    if node.type == "dot" and parent is not None and raw.startswith("__MODULE__."):
+        return parent.name + raw[len("__MODULE__") :]
+    if node.type == "atom":
+        return raw
+    return raw
+
+
+def expand(raw: str, mod: _Mod | None) -> str:
+    """Resolve `__MODULE__` and aliases in a module reference such as `Inner.Sub`."""
+    if mod is None:
+        return raw
+    if raw == "__MODULE__" or raw.startswith("__MODULE__."):
+        return mod.name + raw[len("__MODULE__") :]
+    head, _, rest = raw.partition(".")
+    if head in mod.aliases:
+        return mod.aliases[head] + (f".{rest}" if rest else "")
+    return raw.removeprefix("Elixir.")
+
+
+def add_alias(aliases: dict[str, str], args: list[Node]) -> None:
+    """Record `alias A.B`, `alias A.B, as: C` and `alias A.{B, C}`."""
+    target = args[0]
+    as_node = keyword_value(args, "as")
+    if target.type == "alias":
+        full = text(target)
+        short = text(as_node) if as_node is not None else full.split(".")[-1]
+        aliases[short] = full
+    elif target.type == "dot" and target.child_by_field_name("right") is None:
+        left = target.child_by_field_name("left")
+        tuple_node = next((c for c in target.named_children if c.type == "tuple"), None)
+        if left is not None and tuple_node is not None:
+            for item in named(tuple_node):
+                full = f"{text(left)}.{text(item)}"
+                aliases[full.split(".")[-1]] = full
+
+
+def def_head(node: Node) -> tuple[str, list[Node]] | None:
+    """(name, parameters) of a definition head; None when the name is computed."""
+    if node.type == "binary_operator" and _operator(node) == "when":
+        node = node.child_by_field_name("left")
+    if node.type == "identifier":
+        return text(node), []
+    if node.type == "call":
+        target = node.child_by_field_name("target")
+        params = call_args(node)
+        if target.type == "identifier":
+            return text(target), params
+        if target.type == "call" and call_name(target) == "unquote":
+            inner = call_args(target)
+            if len(inner) == 1 and inner[0].type == "atom":
+                return text(inner[0]).lstrip(":"), params
+        return None
+    if node.type == "binary_operator":
+        left, op = node.child_by_field_name("left"), _operator(node)
+        if op == "//" and left.type == "binary_operator" and _operator(left) == "..":
+            return "..//", [
+                left.child_by_field_name("left"),
+                left.child_by_field_name("right"),
+                node.child_by_field_name("right"),
+            ]
+        return op, [left, node.child_by_field_name("right")]
+    if node.type == "unary_operator":
+        return _operator(node), [node.child_by_field_name("operand")]
+    if node.type == "block":
+        ops = [c for c in node.named_children if c.type == "operator_identifier"]
+        return (text(ops[0]), []) if len(ops) == 1 else None
+    return None
+
+
+def spec_head(node: Node) -> tuple[str, int] | None:
+    """(name, arity) a `@spec` describes: the head left of `when` and `::`."""
+    for op in ("when", "::"):
+        if node.type == "binary_operator" and _operator(node) == op:
+            node = node.child_by_field_name("left")
+    head = def_head(node)
+    return (head[0], len(head[1])) if head else None
+
+
+def doc_keywords(node: Node) -> dict[str, Any]:
+    """`@doc since: "1.2", deprecated: "..."` as a dict of decoded values."""
+    out: dict[str, Any] = {}
+    for pair in named(node):
+        key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+        if key is None or value is None:
+            continue
+        decoded = decode_literal(value)[0]
+        out[text(key).rstrip(": ")] = decoded if decoded is not None else text(value)
+    return out
+
+
+def delegate_target(args: list[Node], name: str, arity: int) -> str:
+    to, alias_as = keyword_value(args, "to"), keyword_value(args, "as")
+    target = text(alias_as).lstrip(":") if alias_as is not None else name
+    return f"{text(to) if to is not None else '?'}.{target}/{arity}"
+
+
+def quoted_uses(node: Node) -> list[str]:
+    """Modules used by `use X` at the top of the `quote do` that a zero-arity def returns."""
+    found = []
+    for stmt in body_nodes(node) or []:
+        if call_name(stmt) == "quote":
+            for inner in body_nodes(stmt) or []:
+                if call_name(inner) == "use" and call_args(inner):
+                    found.append(text(call_args(inner)[0]))
+    return found
+
+
+def _operator(node: Node) -> str:
+    op = node.child_by_field_name("operator")
+    return op.text.decode("utf-8", "replace") if op is not None else ""
+
+
+def _is_default(param: Node) -> bool:
+    return param.type == "binary_operator" and _operator(param) == "\\\\"
+
+
+def _bodiless_module(node: Node | None) -> bool:
+    return node is not None and call_name(node) in MODULE_KINDS and body_nodes(node) is None
+
+
+def _is_def(node: Node) -> bool:
+    return call_name(node) in DEF_KINDS | MODULE_KINDS or (
+        node.type == "unary_operator" and _operator(node) == "@"
+    )
