@@ -239,7 +239,7 @@ def used_sources(con: Any, globs: dict[str, str]) -> pa.Table:
     """(source, origin, origin_version) of every row that made it into a shard."""
     parts = [f"SELECT source, origin, origin_version FROM read_parquet('{g}')"
              f" SEMI JOIN kept_{c} USING (unit)" for c, g in globs.items()]
-    return con.execute(" UNION ".join(parts) + " ORDER BY ALL").fetch_arrow_table()
+    return con.sql(" UNION ".join(parts) + " ORDER BY ALL").to_arrow_table()
 
 
 def _filter_counts(selection: Counter[str], collector: Collector) -> dict[str, dict[str, int]]:

@@ -78,19 +78,17 @@ def release_ranks(catalog: Catalog) -> pa.Table:
 
 
 def count_source_files(catalog: Catalog) -> int:
-    row = catalog.fetchone("SELECT count(*) FROM source_files")
-    return int(row[0]) if row else 0
+    return int(catalog.fetchall("SELECT count(*) FROM source_files")[0][0])
 
 
 def iter_source_files(catalog: Catalog, batch: int = 2048) -> Iterator[list[SourceFile]]:
     """Source files of fetched releases in preference order, in batches (streamed)."""
-    catalog.con.register("release_rank", release_ranks(catalog))
-    try:
-        cursor = catalog.con.cursor().execute(FILES_SQL)
+    ranks = release_ranks(catalog)
+    with catalog.con.cursor() as cursor:  # its own cursor: other queries may run meanwhile
+        cursor.register("release_rank", ranks)
+        cursor.execute(FILES_SQL)
         while rows := cursor.fetchmany(batch):
             yield [SourceFile(*r) for r in rows]
-    finally:
-        catalog.con.unregister("release_rank")
 
 
 def source_provenance(catalog: Catalog, used: pa.Table) -> dict[str, list[dict[str, str]]]:
@@ -114,7 +112,7 @@ def source_provenance(catalog: Catalog, used: pa.Table) -> dict[str, list[dict[s
 
 
 def snapshot_exists(catalog: Catalog, version: str) -> bool:
-    return catalog.fetchone("SELECT 1 FROM snapshots WHERE version = ?", [version]) is not None
+    return bool(catalog.fetchall("SELECT 1 FROM snapshots WHERE version = ?", [version]))
 
 
 def insert_snapshot(catalog: Catalog, row: dict[str, Any]) -> None:

@@ -21,11 +21,12 @@ from transform.steps.decontam import DecontamFilter, build_index
 from transform.steps.dedup_minhash import MinHasher
 from transform.steps.quality import FunctionQuality, PairFile, code_problem, is_generated
 from transform.steps.secrets import SecretsStep
-from transform.steps.tasks import function_rows, otp_module_row
+from transform.steps.tasks import function_rows, otp_module_row, reindent
 from transform.steps.text import code_key, xxhash_id
 
 log = logging.getLogger("elixir_harvest.transform")
 
+UNUSABLE_DOCS = {"doc_placeholder", "doc_generated", "doc_todo"}
 PROVENANCE = ("source", "origin", "origin_version", "path", "license")
 
 
@@ -77,6 +78,7 @@ class FileProcessor:
         self.quality = FunctionQuality(cfg.quality)
         self.pair_files = PairFile()
         self.files: Counter[str] = Counter()
+        self.lines: list[str] = []
 
     def process(self, job: FileJob) -> FileOutput:
         """All rows of one file, with the counts of what was dropped and why."""
@@ -90,6 +92,7 @@ class FileProcessor:
             return FileOutput(counts=self._counts())
         result = self._extract(job, data)
         text = data.decode("utf-8", errors="replace")
+        self.lines = text.splitlines()
         generated = is_generated(job.path, text)
         out = FileOutput()
         if result is not None:
@@ -109,7 +112,7 @@ class FileProcessor:
                         job.origin, job.origin_version, job.path, type(exc).__name__, exc)
             self.files["dropped_extract_failed"] += 1
             return None
-        blocking = {"not_utf8", "empty", "binary", "too_large"} & set(result.problems or ())
+        blocking = {"not_utf8", "empty", "binary", "too_large", "too_deep"} & set(result.problems or ())
         if blocking:
             self.files[f"dropped_{sorted(blocking)[0]}"] += 1
             return None
@@ -133,11 +136,11 @@ class FileProcessor:
     def _instruct_units(self, job: FileJob, result: Any, generated: bool) -> list[Unit]:
         if not self.pair_files.check({"path": job.path, "generated": generated}):
             return []
-        modules = [m.to_dict() for m in result.modules]
+        modules = [self._reindented(m.to_dict()) for m in result.modules]
         moduledocs = {m["module"]: m.get("moduledoc") for m in modules
                       if isinstance(m.get("moduledoc"), str)}
         units = []
-        for fn in (f.to_dict() for f in result.functions):
+        for fn in (self._reindented(f.to_dict()) for f in result.functions):
             units.append(self._function_unit(job, fn, moduledocs.get(fn["module"])))
         for mod in modules:
             units.append(self._module_unit(job, mod))
@@ -149,6 +152,8 @@ class FileProcessor:
             self.quality.check(fn)  # counts the reason
             return None
         doc_ok = self.quality.check(fn)
+        if self.quality.last_reason in UNUSABLE_DOCS:
+            return None  # a placeholder or generated doc discredits its examples too
         rows = function_rows(fn, moduledoc, self.cfg.tasks, self.cfg.phrasing_seed, doc_ok)
         return self._unit(job, fn["source"], list(rows))
 
@@ -160,6 +165,12 @@ class FileProcessor:
             return None
         row = otp_module_row(mod, self.cfg.phrasing_seed)
         return self._unit(job, mod["source"], [row] if row else [])
+
+    def _reindented(self, record: dict[str, Any]) -> dict[str, Any]:
+        start = int(record.get("start_line") or 1)
+        line = self.lines[start - 1] if 0 < start <= len(self.lines) else ""
+        record["source"] = reindent(record.get("source") or "", line)
+        return record
 
     def _unit(self, job: FileJob, code: str, rows: list[Row]) -> Unit:
         kept = []

@@ -73,7 +73,7 @@ def with_messages(batch: pa.RecordBatch) -> pa.Table:
 
 
 def _batches(con: duckdb.DuckDBPyConnection, sql: str, size: int) -> Iterator[pa.RecordBatch]:
-    reader = con.execute(sql).fetch_record_batch(size)
+    reader = con.sql(sql).to_arrow_reader(size)
     yield from reader
 
 
@@ -81,7 +81,7 @@ def write_split(con: duckdb.DuckDBPyConnection, config: str, split: str, glob: s
                 out_dir: Path, rows_per_shard: int) -> list[Shard]:
     """Write one config/split as `<config>/<split>-NNNNN-of-MMMMM.parquet` shards."""
     base = f"SELECT * EXCLUDE (split) FROM ({kept_rows_sql(config, glob)}) WHERE split = '{split}'"
-    total = con.execute(f"SELECT count(*) FROM ({base})").fetchone()[0]  # type: ignore[index]
+    total = con.execute(f"SELECT count(*) FROM ({base})").fetchall()[0][0]
     count = max(1, math.ceil(total / rows_per_shard))
     shards, pending, pending_rows = [], [], 0
     schema = SCHEMAS[config]

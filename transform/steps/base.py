@@ -20,6 +20,7 @@ class Filter:
 
     def __init__(self) -> None:
         self.stats: Counter[str] = Counter()
+        self.last_reason: str | None = None
 
     def keep(self, row: Row) -> str | None:
         """None to keep `row`, or a short reason (snake_case) to drop it."""
@@ -27,7 +28,7 @@ class Filter:
 
     def check(self, row: Row) -> bool:
         """Count the outcome for one row and say whether it survives."""
-        reason = self.keep(row)
+        reason = self.last_reason = self.keep(row)
         if reason is None:
             self.stats["kept"] += 1
             return True

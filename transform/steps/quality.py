@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from transform.config import QualityConfig
 from transform.steps.base import Filter, Row
-from transform.steps.text import words
+from transform.steps.text import squash_space, words
 
 GENERATED_MARKERS = re.compile(
     r"auto-?generated|automatically generated|generated automatically|this file is generated"
@@ -58,11 +58,11 @@ def doc_problem(doc: str | None, cfg: QualityConfig) -> str | None:
     if len(doc) > cfg.max_doc_chars:
         return "doc_too_long"
     stripped = doc.strip()
-    if _PLACEHOLDER.match(stripped):
+    prose = doc_prose(stripped)
+    if _PLACEHOLDER.match(squash_space(prose)):
         return "doc_placeholder"
     if GENERATED_MARKERS.search(stripped):
         return "doc_generated"
-    prose = doc_prose(stripped)
     if _TODO_LINE.search(prose) and len(words(_TODO_LINE.sub(" ", prose))) < cfg.min_doc_tokens:
         return "doc_todo"
     if len([w for w in words(prose) if not w.isdigit()]) < cfg.min_doc_tokens:

@@ -7,6 +7,7 @@ Records are the extractor's `to_dict()` output (field names as in docs/architect
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,6 +41,13 @@ DOCTEST_TO_CODE = [
 ]
 
 
+def reindent(source: str, first_line: str) -> str:
+    """Record source dedented as a block: its first line lost its indent to the slice, so put
+    back the indent of the line it starts on, then dedent everything together."""
+    indent = first_line[: len(first_line) - len(first_line.lstrip())]
+    return textwrap.dedent(indent + source)
+
+
 def fence(code: str) -> str:
     return f"```elixir\n{code.rstrip()}\n```"
 
@@ -60,6 +68,7 @@ def pick(templates: list[str], seed: int, *key: object) -> str:
 def function_prompt_parts(fn: Record, moduledoc: str | None) -> dict[str, str]:
     """Fields shared by the function templates."""
     spec = fn.get("spec")
+    spec = "\n".join(spec) if isinstance(spec, list | tuple) else spec
     context = f"\n\nModule `{fn['module']}`: {summary(moduledoc)}" if moduledoc else ""
     return {
         "qualified": qualified(fn),
@@ -148,7 +157,7 @@ def otp_module_row(mod: Record, seed: int) -> Row | None:
         return None
     callbacks = callback_names(mod.get("callbacks_implemented") or [])
     fields = {
-        "kind": str(kind),
+        "kind": "".join(part.capitalize() for part in str(kind).split("_")),
         "module": str(mod["module"]),
         "summary": summary(moduledoc),
         "moduledoc": moduledoc,
