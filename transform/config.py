@@ -117,7 +117,9 @@ class BuildConfig(_Strict):
 
     def snapshot_config(self) -> dict:
         """The settings that shape the snapshot's content (paths and workers left out)."""
-        data = self.model_dump(mode="json", exclude={"catalog", "data_dir", "output_dir", "workers",
-                                                     "batch_files", "version"})
+        data = self.model_dump(
+            mode="json",
+            exclude={"catalog", "data_dir", "output_dir", "workers", "batch_files", "version"},
+        )
         data["decontam"]["benchmarks"] = [Path(p).name for p in self.decontam.benchmarks]
         return data

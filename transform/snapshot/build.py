@@ -24,7 +24,8 @@ from harvest.catalog import Catalog, open_catalog
 from harvest.progress import ProgressReporter
 from harvest.store import BlobStore
 from transform.config import BuildConfig
-from transform.snapshot import catalog_io, manifest as mf
+from transform.snapshot import catalog_io
+from transform.snapshot import manifest as mf
 from transform.snapshot.card import render_card
 from transform.snapshot.collect import Collector
 from transform.snapshot.errors import SnapshotError, SnapshotExists
@@ -53,8 +54,10 @@ def build_snapshot(cfg: BuildConfig) -> BuildResult:
     with open_catalog(cfg.catalog, write=True) as catalog:
         _refuse_existing(catalog, cfg.version, final)
         if catalog_io.count_source_files(catalog) == 0:
-            raise SnapshotError(f"catalog {cfg.catalog} has no source files; run "
-                                "`python -m harvest hex` or `python -m harvest github` first")
+            raise SnapshotError(
+                f"catalog {cfg.catalog} has no source files; run "
+                "`python -m harvest hex` or `python -m harvest github` first"
+            )
         _remove_stale_temp_dirs(cfg.output_dir)
         tmp = cfg.output_dir / f".{cfg.version}.tmp-{os.getpid()}"
         try:
@@ -73,11 +76,15 @@ def build_snapshot(cfg: BuildConfig) -> BuildResult:
 
 def _refuse_existing(catalog: Catalog, version: str, final: Path) -> None:
     if catalog_io.snapshot_exists(catalog, version):
-        raise SnapshotExists(f"snapshot {version!r} already exists in {catalog.path}; snapshots"
-                             " are immutable, build under a new --version")
+        raise SnapshotExists(
+            f"snapshot {version!r} already exists in {catalog.path}; snapshots"
+            " are immutable, build under a new --version"
+        )
     if final.exists():
-        raise SnapshotExists(f"{final} already exists but is not in the catalog; move it away"
-                             " or build under a new --version")
+        raise SnapshotExists(
+            f"{final} already exists but is not in the catalog; move it away"
+            " or build under a new --version"
+        )
 
 
 def _remove_stale_temp_dirs(output_dir: Path) -> None:
@@ -100,9 +107,14 @@ def publish(tmp: Path, final: Path, manifest: dict[str, Any]) -> str:
 
 def _catalog_row(manifest: dict[str, Any], digest: str, final: Path) -> dict[str, Any]:
     rows = {f"rows_{c}_{s}": mf.rows_of(manifest, c, s) for c in CONFIGS for s in SPLITS}
-    return {"version": manifest["version"], "created_at": manifest["created_at"],
-            "manifest_sha256": digest, "path": str(final.resolve()),
-            "config": manifest["config"], **rows}
+    return {
+        "version": manifest["version"],
+        "created_at": manifest["created_at"],
+        "manifest_sha256": digest,
+        "path": str(final.resolve()),
+        "config": manifest["config"],
+        **rows,
+    }
 
 
 def assemble(cfg: BuildConfig, catalog: Catalog, tmp: Path) -> dict[str, Any]:
@@ -117,12 +129,19 @@ def assemble(cfg: BuildConfig, catalog: Catalog, tmp: Path) -> dict[str, Any]:
     near = {c: near_dedup(cfg, collector, c, con) for c in CONFIGS}
     globs = {c: collector.writers[c].glob for c in CONFIGS}
     splits = split_origins(cfg, con, globs)
-    configs = {c: {s: [vars(x) for x in write_split(con, c, s, globs[c], tmp, _shard_rows(cfg, c))]
-                   for s in SPLITS} for c in CONFIGS}
+    configs = {
+        c: {
+            s: [vars(x) for x in write_split(con, c, s, globs[c], tmp, _shard_rows(cfg, c))]
+            for s in SPLITS
+        }
+        for c in CONFIGS
+    }
     sources = catalog_io.source_provenance(catalog, used_sources(con, globs))
     if not any(mf.rows_of({"configs": configs}, c, s) for c in CONFIGS for s in SPLITS):
-        raise SnapshotError("every row was filtered out; nothing to snapshot (see the counts "
-                            "with -v, or relax the license/quality settings)")
+        raise SnapshotError(
+            "every row was filtered out; nothing to snapshot (see the counts "
+            "with -v, or relax the license/quality settings)"
+        )
     return {
         "version": cfg.version,
         "created_at": created_at.isoformat() + "Z",
@@ -132,8 +151,10 @@ def assemble(cfg: BuildConfig, catalog: Catalog, tmp: Path) -> dict[str, Any]:
         "sources": sources,
         "benchmarks": _benchmark_hashes(cfg),
         "filters": _filter_counts(selection, collector),
-        "dedup": {"exact": {c: dict(sorted(collector.pools[c].counts.items())) for c in CONFIGS},
-                  "near": {"params": cfg.dedup.model_dump(), **near}},
+        "dedup": {
+            "exact": {c: dict(sorted(collector.pools[c].counts.items())) for c in CONFIGS},
+            "near": {"params": cfg.dedup.model_dump(), **near},
+        },
         "splits": {"rule": "by origin (package or repository)", **splits},
         "tasks": task_counts(con, globs["instruct"]),
     }
@@ -164,21 +185,31 @@ def collect_rows(cfg: BuildConfig, catalog: Catalog, collector: Collector) -> Co
 def select_files(cfg: BuildConfig, catalog: Catalog, counts: Counter[str]) -> Iterator[FileJob]:
     """Files worth reading: Elixir, not too large, licensed as configured, first copy of a blob."""
     store = BlobStore(cfg.data_dir)
-    licenses = LicenseFilter(cfg.licenses, allow_unlicensed=cfg.allow_unlicensed,
-                             allow_non_permissive=cfg.allow_non_permissive)
+    licenses = LicenseFilter(
+        cfg.licenses,
+        allow_unlicensed=cfg.allow_unlicensed,
+        allow_non_permissive=cfg.allow_non_permissive,
+    )
     seen: set[bytes] = set()
     for batch in catalog_io.iter_source_files(catalog):
         for f in batch:
             reason = _skip_reason(cfg, f, licenses, seen)
             counts[f"dropped_{reason}" if reason else "selected"] += 1
             if reason is None:
-                yield FileJob(f.source, f.origin, f.origin_version, f.path, f.license,
-                              str(store.path(f.sha256)))
+                yield FileJob(
+                    f.source,
+                    f.origin,
+                    f.origin_version,
+                    f.path,
+                    f.license,
+                    str(store.path(f.sha256)),
+                )
     counts.update({f"license_{k}": v for k, v in licenses.stats.items()})
 
 
-def _skip_reason(cfg: BuildConfig, f: catalog_io.SourceFile, licenses: LicenseFilter,
-                 seen: set[bytes]) -> str | None:
+def _skip_reason(
+    cfg: BuildConfig, f: catalog_io.SourceFile, licenses: LicenseFilter, seen: set[bytes]
+) -> str | None:
     if not f.path.endswith(tuple(cfg.extensions)):
         return "not_elixir"
     if f.bytes > cfg.max_file_bytes:
@@ -212,33 +243,52 @@ def near_dedup(cfg: BuildConfig, collector: Collector, config: str, con: Any) ->
     con.register(f"kept_{config}", pa.table({"unit": pa.array(kept, pa.int64())}))
     sizes = np.bincount(labels, minlength=n) if n else np.zeros(0, np.int64)
     removed = n - len(kept)
-    return {"units": n, "kept": len(kept), "removed": removed,
-            "clusters_with_duplicates": int((sizes > 1).sum()),
-            "removal_rate": round(removed / n, 6) if n else 0.0}
+    return {
+        "units": n,
+        "kept": len(kept),
+        "removed": removed,
+        "clusters_with_duplicates": int((sizes > 1).sum()),
+        "removal_rate": round(removed / n, 6) if n else 0.0,
+    }
 
 
 def split_origins(cfg: BuildConfig, con: Any, globs: dict[str, str]) -> dict[str, Any]:
     """Assign each origin with kept rows a split; register the mapping as table `splits`."""
     origins = set()
     for config, glob in globs.items():
-        origins |= set(con.execute(f"SELECT DISTINCT source, origin FROM read_parquet('{glob}')"
-                                   f" SEMI JOIN kept_{config} USING (unit)").fetchall())
+        origins |= set(
+            con.execute(
+                f"SELECT DISTINCT source, origin FROM read_parquet('{glob}')"
+                f" SEMI JOIN kept_{config} USING (unit)"
+            ).fetchall()
+        )
     mapping = assign_splits(origins, cfg.validation_fraction, cfg.split_seed)
     items = sorted(mapping.items())
-    con.register("splits", pa.table({
-        "source": pa.array([o[0] for o, _ in items], pa.string()),
-        "origin": pa.array([o[1] for o, _ in items], pa.string()),
-        "split": pa.array([s for _, s in items], pa.string()),
-    }))
+    con.register(
+        "splits",
+        pa.table(
+            {
+                "source": pa.array([o[0] for o, _ in items], pa.string()),
+                "origin": pa.array([o[1] for o, _ in items], pa.string()),
+                "split": pa.array([s for _, s in items], pa.string()),
+            }
+        ),
+    )
     per_split = Counter(mapping.values())
-    return {"seed": cfg.split_seed, "validation_fraction": cfg.validation_fraction,
-            "origins": {s: per_split.get(s, 0) for s in SPLITS}}
+    return {
+        "seed": cfg.split_seed,
+        "validation_fraction": cfg.validation_fraction,
+        "origins": {s: per_split.get(s, 0) for s in SPLITS},
+    }
 
 
 def used_sources(con: Any, globs: dict[str, str]) -> pa.Table:
     """(source, origin, origin_version) of every row that made it into a shard."""
-    parts = [f"SELECT source, origin, origin_version FROM read_parquet('{g}')"
-             f" SEMI JOIN kept_{c} USING (unit)" for c, g in globs.items()]
+    parts = [
+        f"SELECT source, origin, origin_version FROM read_parquet('{g}')"
+        f" SEMI JOIN kept_{c} USING (unit)"
+        for c, g in globs.items()
+    ]
     return con.sql(" UNION ".join(parts) + " ORDER BY ALL").to_arrow_table()
 
 

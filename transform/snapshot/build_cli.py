@@ -24,16 +24,22 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     result = build_snapshot(cfg)
     m = result.manifest
-    rows = {f"{c} {s} rows": rows_of(m, c, s)
-            for c in ("instruct", "corpus") for s in ("train", "validation")}
+    rows = {
+        f"{c} {s} rows": rows_of(m, c, s)
+        for c in ("instruct", "corpus")
+        for s in ("train", "validation")
+    }
     near = m["dedup"]["near"]
-    print_summary(f"snapshot {cfg.version}", {
-        "path": str(result.path),
-        **rows,
-        "hex releases": len(m["sources"]["hex"]),
-        "github repositories": len(m["sources"]["github"]),
-        "near-dup removal (instruct units)": f"{near['instruct']['removal_rate']:.1%}",
-        "near-dup removal (corpus files)": f"{near['corpus']['removal_rate']:.1%}",
-        "manifest sha256": result.manifest_sha256,
-    })
+    print_summary(
+        f"snapshot {cfg.version}",
+        {
+            "path": str(result.path),
+            **rows,
+            "hex releases": len(m["sources"]["hex"]),
+            "github repositories": len(m["sources"]["github"]),
+            "near-dup removal (instruct units)": f"{near['instruct']['removal_rate']:.1%}",
+            "near-dup removal (corpus files)": f"{near['corpus']['removal_rate']:.1%}",
+            "manifest sha256": result.manifest_sha256,
+        },
+    )
     return 0

@@ -69,12 +69,14 @@ def release_ranks(catalog: Catalog) -> pa.Table:
     releases.sort(key=lambda r: version_key(r[2]), reverse=True)  # newest first ...
     releases.sort(key=lambda r: (r[0] != "hex", r[1]))  # ... within each origin (stable sort)
     columns = list(zip(*releases, strict=True)) if releases else [(), (), ()]
-    return pa.table({
-        "source": pa.array(columns[0], pa.string()),
-        "origin": pa.array(columns[1], pa.string()),
-        "origin_version": pa.array(columns[2], pa.string()),
-        "rank": pa.array(range(len(releases)), pa.int64()),
-    })
+    return pa.table(
+        {
+            "source": pa.array(columns[0], pa.string()),
+            "origin": pa.array(columns[1], pa.string()),
+            "origin_version": pa.array(columns[2], pa.string()),
+            "rank": pa.array(range(len(releases)), pa.int64()),
+        }
+    )
 
 
 def count_source_files(catalog: Catalog) -> int:
@@ -98,11 +100,13 @@ def source_provenance(catalog: Catalog, used: pa.Table) -> dict[str, list[dict[s
         hex_rows = catalog.fetchall(
             "SELECT h.package, h.version, h.outer_checksum FROM hex_releases h JOIN used_sources u"
             " ON u.source = 'hex' AND u.origin = h.package AND u.origin_version = h.version"
-            " ORDER BY 1, 2")
+            " ORDER BY 1, 2"
+        )
         gh_rows = catalog.fetchall(
-            "SELECT DISTINCT g.name_with_owner, g.commit_oid FROM github_repos g JOIN used_sources u"
-            " ON u.source = 'github' AND u.origin = g.name_with_owner"
-            " AND u.origin_version = g.commit_oid ORDER BY 1, 2")
+            "SELECT DISTINCT g.name_with_owner, g.commit_oid FROM github_repos g"
+            " JOIN used_sources u ON u.source = 'github' AND u.origin = g.name_with_owner"
+            " AND u.origin_version = g.commit_oid ORDER BY 1, 2"
+        )
     finally:
         catalog.con.unregister("used_sources")
     return {
@@ -120,15 +124,24 @@ def insert_snapshot(catalog: Catalog, row: dict[str, Any]) -> None:
     with catalog.transaction() as con:
         con.execute(
             f"INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [row["version"], row["created_at"], row["manifest_sha256"], row["path"],
-             row["rows_instruct_train"], row["rows_instruct_validation"],
-             row["rows_corpus_train"], row["rows_corpus_validation"],
-             json.dumps(row["config"], sort_keys=True)],
+            [
+                row["version"],
+                row["created_at"],
+                row["manifest_sha256"],
+                row["path"],
+                row["rows_instruct_train"],
+                row["rows_instruct_validation"],
+                row["rows_corpus_train"],
+                row["rows_corpus_validation"],
+                json.dumps(row["config"], sort_keys=True),
+            ],
         )
 
 
 def list_snapshots(catalog: Catalog) -> list[dict[str, Any]]:
-    rows = catalog.fetchall(f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots ORDER BY created_at, version")
+    rows = catalog.fetchall(
+        f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots ORDER BY created_at, version"
+    )
     names = [c.strip() for c in SNAPSHOT_COLUMNS.split(",")]
     return [dict(zip(names, r, strict=True)) for r in rows]
 

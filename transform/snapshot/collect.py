@@ -27,11 +27,19 @@ PROVENANCE_FIELDS = [
     ("license", pa.string()),
 ]
 SPILL_SCHEMAS = {
-    "instruct": pa.schema([("unit", pa.int64()), ("id", pa.string()), ("task", pa.string()),
-                           ("prompt", pa.string()), ("completion", pa.string()),
-                           *PROVENANCE_FIELDS]),
-    "corpus": pa.schema([("unit", pa.int64()), ("id", pa.string()), ("text", pa.string()),
-                         *PROVENANCE_FIELDS]),
+    "instruct": pa.schema(
+        [
+            ("unit", pa.int64()),
+            ("id", pa.string()),
+            ("task", pa.string()),
+            ("prompt", pa.string()),
+            ("completion", pa.string()),
+            *PROVENANCE_FIELDS,
+        ]
+    ),
+    "corpus": pa.schema(
+        [("unit", pa.int64()), ("id", pa.string()), ("text", pa.string()), *PROVENANCE_FIELDS]
+    ),
 }
 
 

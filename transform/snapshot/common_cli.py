@@ -13,8 +13,13 @@ DEFAULT_CONFIG = Path("configs/transform.yaml")
 
 
 def add_config_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=None, metavar="PATH",
-                        help=f"YAML config (default: {DEFAULT_CONFIG} when it exists)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"YAML config (default: {DEFAULT_CONFIG} when it exists)",
+    )
 
 
 def load_config(args: argparse.Namespace, **extra: Any) -> BuildConfig:
@@ -27,8 +32,13 @@ def load_config(args: argparse.Namespace, **extra: Any) -> BuildConfig:
 def add_catalog_flags(parser: argparse.ArgumentParser) -> None:
     """--catalog for the read-only commands (list, show, verify)."""
     add_config_flag(parser)
-    parser.add_argument("--catalog", type=Path, default=None, metavar="CATALOG",
-                        help="DuckDB catalog file (default: from the config)")
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        metavar="CATALOG",
+        help="DuckDB catalog file (default: from the config)",
+    )
 
 
 def catalog_path(args: argparse.Namespace) -> Path:

@@ -12,8 +12,16 @@ from typing import Any
 from transform.snapshot.errors import SnapshotError
 
 MANIFEST = "manifest.json"
-LIBRARIES = ("elixir-harvest", "duckdb", "pyarrow", "numpy", "xxhash", "pydantic", "tree-sitter",
-             "tree-sitter-elixir")
+LIBRARIES = (
+    "elixir-harvest",
+    "duckdb",
+    "pyarrow",
+    "numpy",
+    "xxhash",
+    "pydantic",
+    "tree-sitter",
+    "tree-sitter-elixir",
+)
 
 
 def library_versions() -> dict[str, str]:
@@ -50,9 +58,12 @@ def read_manifest(directory: Path) -> tuple[dict[str, Any], str]:
 
 def shard_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """Every shard entry of the manifest, instruct first, train before validation."""
-    return [shard for config in ("instruct", "corpus")
-            for split in ("train", "validation")
-            for shard in manifest["configs"][config][split]]
+    return [
+        shard
+        for config in ("instruct", "corpus")
+        for split in ("train", "validation")
+        for shard in manifest["configs"][config][split]
+    ]
 
 
 def rows_of(manifest: dict[str, Any], config: str, split: str) -> int:

@@ -15,8 +15,9 @@ def verify_snapshot(directory: Path, manifest_sha256: str) -> tuple[list[str], i
     manifest, digest = read_manifest(directory)
     problems = []
     if digest != manifest_sha256:
-        problems.append(f"manifest.json: sha256 {digest} but the catalog recorded "
-                        f"{manifest_sha256}")
+        problems.append(
+            f"manifest.json: sha256 {digest} but the catalog recorded {manifest_sha256}"
+        )
     shards = shard_entries(manifest)
     for shard in shards:
         problems += shard_problems(directory, shard)

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
         row = get_snapshot(catalog, args.version)
     problems, checked = verify_snapshot(Path(row["path"]), row["manifest_sha256"])
     if problems:
-        raise VerifyFailed(f"snapshot {args.version} does not match its manifest:\n  "
-                           + "\n  ".join(problems))
+        raise VerifyFailed(
+            f"snapshot {args.version} does not match its manifest:\n  " + "\n  ".join(problems)
+        )
     print(f"snapshot {args.version}: manifest and {checked} shards verified")
     return 0

@@ -86,8 +86,13 @@ class FileProcessor:
         try:
             data = Path(job.blob).read_bytes()
         except OSError:
-            log.warning("%s %s@%s %s: blob missing from the store; skipped",
-                        job.source, job.origin, job.origin_version, job.path)
+            log.warning(
+                "%s %s@%s %s: blob missing from the store; skipped",
+                job.source,
+                job.origin,
+                job.origin_version,
+                job.path,
+            )
             self.files["dropped_blob_missing"] += 1
             return FileOutput(counts=self._counts())
         result = self._extract(job, data)
@@ -108,26 +113,47 @@ class FileProcessor:
         try:
             result = extract_source(data, job.path, self.cfg.max_file_bytes)
         except Exception as exc:  # a bug or a pathological file must not stop the build
-            log.warning("%s %s@%s %s: extraction failed (%s: %s); file skipped", job.source,
-                        job.origin, job.origin_version, job.path, type(exc).__name__, exc)
+            log.warning(
+                "%s %s@%s %s: extraction failed (%s: %s); file skipped",
+                job.source,
+                job.origin,
+                job.origin_version,
+                job.path,
+                type(exc).__name__,
+                exc,
+            )
             self.files["dropped_extract_failed"] += 1
             return None
-        blocking = {"not_utf8", "empty", "binary", "too_large", "too_deep"} & set(result.problems or ())
+        blocking = {"not_utf8", "empty", "binary", "too_large", "too_deep"} & set(
+            result.problems or ()
+        )
         if blocking:
             self.files[f"dropped_{sorted(blocking)[0]}"] += 1
             return None
         self.files["extracted"] += 1
         return result
 
-    def _corpus_unit(self, job: FileJob, data: bytes, text: str, generated: bool,
-                     result: Any) -> Unit | None:
-        reason = ("generated" if generated else "parse_errors" if result.has_errors
-                  else "too_large" if len(data) > self.cfg.quality.max_corpus_file_bytes else None)
+    def _corpus_unit(
+        self, job: FileJob, data: bytes, text: str, generated: bool, result: Any
+    ) -> Unit | None:
+        reason = (
+            "generated"
+            if generated
+            else "parse_errors"
+            if result.has_errors
+            else "too_large"
+            if len(data) > self.cfg.quality.max_corpus_file_bytes
+            else None
+        )
         if reason:
             self.files[f"corpus_dropped_{reason}"] += 1
             return None
-        row = {**_provenance(job), "text": text, "start_line": 1,
-               "end_line": text.count("\n") + (0 if text.endswith("\n") else 1)}
+        row = {
+            **_provenance(job),
+            "text": text,
+            "start_line": 1,
+            "end_line": text.count("\n") + (0 if text.endswith("\n") else 1),
+        }
         if not self._checked("corpus", row):
             return None
         row["id"] = xxhash_id("corpus", job.source, job.origin, job.origin_version, job.path)
@@ -137,8 +163,9 @@ class FileProcessor:
         if not self.pair_files.check({"path": job.path, "generated": generated}):
             return []
         modules = [self._reindented(m.to_dict()) for m in result.modules]
-        moduledocs = {m["module"]: m.get("moduledoc") for m in modules
-                      if isinstance(m.get("moduledoc"), str)}
+        moduledocs = {
+            m["module"]: m.get("moduledoc") for m in modules if isinstance(m.get("moduledoc"), str)
+        }
         units = []
         for fn in (self._reindented(f.to_dict()) for f in result.functions):
             units.append(self._function_unit(job, fn, moduledocs.get(fn["module"])))
@@ -146,8 +173,9 @@ class FileProcessor:
             units.append(self._module_unit(job, mod))
         return [u for u in units if u is not None and u.rows]
 
-    def _function_unit(self, job: FileJob, fn: dict[str, Any], moduledoc: str | None
-                       ) -> Unit | None:
+    def _function_unit(
+        self, job: FileJob, fn: dict[str, Any], moduledoc: str | None
+    ) -> Unit | None:
         if fn.get("has_errors") or code_problem(fn.get("source") or "", self.cfg.quality):
             self.quality.check(fn)  # counts the reason
             return None
@@ -160,7 +188,10 @@ class FileProcessor:
     def _module_unit(self, job: FileJob, mod: dict[str, Any]) -> Unit | None:
         if "otp_module" not in self.cfg.tasks or not mod.get("otp_kind"):
             return None
-        if mod.get("has_errors") or len(mod.get("source") or "") > self.cfg.quality.max_module_chars:
+        if (
+            mod.get("has_errors")
+            or len(mod.get("source") or "") > self.cfg.quality.max_module_chars
+        ):
             self.files["otp_module_dropped_size_or_errors"] += 1
             return None
         row = otp_module_row(mod, self.cfg.phrasing_seed)
@@ -177,8 +208,15 @@ class FileProcessor:
         for row in rows:
             row.update(_provenance(job))
             if self._checked("instruct", row):
-                row["id"] = xxhash_id(row["task"], job.source, job.origin, job.origin_version,
-                                      job.path, row["start_line"], row["end_line"])
+                row["id"] = xxhash_id(
+                    row["task"],
+                    job.source,
+                    job.origin,
+                    job.origin_version,
+                    job.path,
+                    row["start_line"],
+                    row["end_line"],
+                )
                 kept.append(row)
         return Unit(code, kept)
 
@@ -207,8 +245,11 @@ class FileProcessor:
         self.pair_files.stats = Counter()
 
     def _counts(self) -> dict[str, Counter[str]]:
-        return {"files": self.files, "quality": self.quality.stats,
-                "pair_files": self.pair_files.stats}
+        return {
+            "files": self.files,
+            "quality": self.quality.stats,
+            "pair_files": self.pair_files.stats,
+        }
 
 
 def _provenance(job: FileJob) -> dict[str, Any]:

@@ -23,13 +23,25 @@ from transform.snapshot.collect import PROVENANCE_FIELDS
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 SCHEMAS = {
-    "instruct": pa.schema([("id", pa.string()), ("task", pa.string()),
-                           ("messages", pa.list_(MESSAGE)), ("prompt", pa.string()),
-                           ("completion", pa.string()), *PROVENANCE_FIELDS]),
+    "instruct": pa.schema(
+        [
+            ("id", pa.string()),
+            ("task", pa.string()),
+            ("messages", pa.list_(MESSAGE)),
+            ("prompt", pa.string()),
+            ("completion", pa.string()),
+            *PROVENANCE_FIELDS,
+        ]
+    ),
     "corpus": pa.schema([("id", pa.string()), ("text", pa.string()), *PROVENANCE_FIELDS]),
 }
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 3, "row_group_size": 10_000,
-                   "use_dictionary": True, "write_statistics": True}
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "row_group_size": 10_000,
+    "use_dictionary": True,
+    "write_statistics": True,
+}
 SPLITS = ("train", "validation")
 
 
@@ -53,9 +65,11 @@ def open_work_db(work_dir: Path, threads: int) -> duckdb.DuckDBPyConnection:
 def kept_rows_sql(config: str, glob: str) -> str:
     """Spilled rows whose unit survived near-dedup, with their origin's split."""
     columns = [f.name for f in SCHEMAS[config] if f.name != "messages"]
-    return (f"SELECT {', '.join('s.' + c for c in columns)}, p.split FROM read_parquet('{glob}') s"
-            f" SEMI JOIN kept_{config} k ON s.unit = k.unit"
-            " JOIN splits p ON s.source = p.source AND s.origin = p.origin")
+    return (
+        f"SELECT {', '.join('s.' + c for c in columns)}, p.split FROM read_parquet('{glob}') s"
+        f" SEMI JOIN kept_{config} k ON s.unit = k.unit"
+        " JOIN splits p ON s.source = p.source AND s.origin = p.origin"
+    )
 
 
 def with_messages(batch: pa.RecordBatch) -> pa.Table:
@@ -64,10 +78,12 @@ def with_messages(batch: pa.RecordBatch) -> pa.Table:
     contents = pa.concat_arrays([batch.column("prompt"), batch.column("completion")])
     order = np.stack([np.arange(n), np.arange(n) + n], axis=1).ravel()
     roles = pa.array(["user", "assistant"] * n, pa.string())
-    values = pa.StructArray.from_arrays([roles, pc.take(contents, pa.array(order))],
-                                        fields=list(MESSAGE))
-    messages = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)),
-                                        values, type=pa.list_(MESSAGE))
+    values = pa.StructArray.from_arrays(
+        [roles, pc.take(contents, pa.array(order))], fields=list(MESSAGE)
+    )
+    messages = pa.ListArray.from_arrays(
+        pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), values, type=pa.list_(MESSAGE)
+    )
     table = pa.Table.from_batches([batch])
     return table.add_column(2, "messages", messages)
 
@@ -77,8 +93,14 @@ def _batches(con: duckdb.DuckDBPyConnection, sql: str, size: int) -> Iterator[pa
     yield from reader
 
 
-def write_split(con: duckdb.DuckDBPyConnection, config: str, split: str, glob: str,
-                out_dir: Path, rows_per_shard: int) -> list[Shard]:
+def write_split(
+    con: duckdb.DuckDBPyConnection,
+    config: str,
+    split: str,
+    glob: str,
+    out_dir: Path,
+    rows_per_shard: int,
+) -> list[Shard]:
     """Write one config/split as `<config>/<split>-NNNNN-of-MMMMM.parquet` shards."""
     base = f"SELECT * EXCLUDE (split) FROM ({kept_rows_sql(config, glob)}) WHERE split = '{split}'"
     total = con.execute(f"SELECT count(*) FROM ({base})").fetchall()[0][0]
@@ -92,8 +114,9 @@ def write_split(con: duckdb.DuckDBPyConnection, config: str, split: str, glob: s
         pending_rows += table.num_rows
         while pending_rows >= rows_per_shard and len(shards) < count - 1:
             merged = pa.concat_tables(pending)
-            shards.append(_write(merged.slice(0, rows_per_shard), out_dir, config, split,
-                                 len(shards), count))
+            shards.append(
+                _write(merged.slice(0, rows_per_shard), out_dir, config, split, len(shards), count)
+            )
             rest = merged.slice(rows_per_shard)
             pending, pending_rows = [rest], rest.num_rows
     merged = pa.concat_tables(pending) if pending else schema.empty_table()
@@ -101,8 +124,9 @@ def write_split(con: duckdb.DuckDBPyConnection, config: str, split: str, glob: s
     return shards
 
 
-def _write(table: pa.Table, out_dir: Path, config: str, split: str, index: int, count: int
-           ) -> Shard:
+def _write(
+    table: pa.Table, out_dir: Path, config: str, split: str, index: int, count: int
+) -> Shard:
     relative = f"{config}/{split}-{index:05d}-of-{count:05d}.parquet"
     path = out_dir / relative
     pq.write_table(table.combine_chunks(), path, **PARQUET_OPTIONS)
@@ -119,8 +143,10 @@ def sha256_file(path: Path) -> str:
 
 def task_counts(con: duckdb.DuckDBPyConnection, glob: str) -> dict[str, dict[str, int]]:
     """Rows per split and task of the instruct config."""
-    rows = con.execute(f"SELECT split, task, count(*) FROM ({kept_rows_sql('instruct', glob)})"
-                       " GROUP BY ALL ORDER BY ALL").fetchall()
+    rows = con.execute(
+        f"SELECT split, task, count(*) FROM ({kept_rows_sql('instruct', glob)})"
+        " GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
     out: dict[str, dict[str, int]] = {s: {} for s in SPLITS}
     for split, task, n in rows:
         out[split][task] = int(n)

@@ -154,7 +154,9 @@ class MinHasher:
         return self.band_keys(sig), has
 
 
-def candidate_edges(keys: np.ndarray, active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def candidate_edges(
+    keys: np.ndarray, active: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (first, other) of items sharing a band key; each equal-key run becomes a star."""
     n = len(keys)
     ids = np.arange(n) if active is None else np.flatnonzero(active)
@@ -168,7 +170,9 @@ def candidate_edges(keys: np.ndarray, active: np.ndarray | None = None) -> tuple
         dup = ~start
         us.append(first[dup])
         vs.append(members[dup])
-    return np.concatenate(us or [np.zeros(0, np.int64)]), np.concatenate(vs or [np.zeros(0, np.int64)])
+    return np.concatenate(us or [np.zeros(0, np.int64)]), np.concatenate(
+        vs or [np.zeros(0, np.int64)]
+    )
 
 
 def components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -58,8 +58,13 @@ class LicenseFilter(Filter):
 
     name = "license"
 
-    def __init__(self, allowed: Iterable[str], *, allow_unlicensed: bool = False,
-                 allow_non_permissive: bool = False) -> None:
+    def __init__(
+        self,
+        allowed: Iterable[str],
+        *,
+        allow_unlicensed: bool = False,
+        allow_non_permissive: bool = False,
+    ) -> None:
         super().__init__()
         self.allowed = list(allowed)
         self.allow_unlicensed = allow_unlicensed

@@ -16,7 +16,9 @@ GENERATED_MARKERS = re.compile(
     re.IGNORECASE,
 )
 _FENCE = re.compile(r"```.*?(```|\Z)", re.DOTALL)
-_EXAMPLES = re.compile(r"^#+\s*examples?\b.*?(?=^#+\s|\Z)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_EXAMPLES = re.compile(
+    r"^#+\s*examples?\b.*?(?=^#+\s|\Z)", re.IGNORECASE | re.MULTILINE | re.DOTALL
+)
 _IEX = re.compile(r"^\s*(iex|\.\.\.)(\(\d+\))?>.*$", re.MULTILINE)
 _INDENTED = re.compile(r"^(?: {4}|\t).*$", re.MULTILINE)
 _PLACEHOLDER = re.compile(

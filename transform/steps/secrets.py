@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from transform.steps.base import Filter, Row
 
 PATTERNS: list[tuple[str, str, re.Pattern[str]]] = [
-    ("private_key", "<PRIVATE_KEY>", re.compile(
-        r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END (?:[A-Z]+ )*PRIVATE KEY"
-        r"(?: BLOCK)?-----|\Z)", re.DOTALL)),
+    (
+        "private_key",
+        "<PRIVATE_KEY>",
+        re.compile(
+            r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
+            r"(?:-----END (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            re.DOTALL,
+        ),
+    ),
     ("aws_access_key", "<KEY>", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")),
     ("github_token", "<KEY>", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{40,})")),
     ("slack_token", "<KEY>", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
@@ -28,8 +34,11 @@ ASSIGNED = re.compile(
     r"""(?ix)\b[\w]*(?:password|passwd|pwd|secret|api_?key|access_?key|auth_?token|token)[\w]*
     ["']?\s*(?::|=>|=)\s*"(?P<value>[^"\s#{}]{6,})\"""",
 )
-_PLACEHOLDER_VALUE = re.compile(r"^(?:<.*>|\$\{.*\}|x+|\*+|changeme|password|secret|example\w*"
-                                r"|your[_-]?\w*|test\w*|dummy\w*|fake\w*)$", re.IGNORECASE)
+_PLACEHOLDER_VALUE = re.compile(
+    r"^(?:<.*>|\$\{.*\}|x+|\*+|changeme|password|secret|example\w*"
+    r"|your[_-]?\w*|test\w*|dummy\w*|fake\w*)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +51,11 @@ class Finding:
 
 def find_secrets(text: str) -> list[Finding]:
     """Every secret-looking span in `text`, in order, without overlaps."""
-    found = [Finding(kind, m.start(), m.end(), ph)
-             for kind, ph, pattern in PATTERNS for m in pattern.finditer(text)]
+    found = [
+        Finding(kind, m.start(), m.end(), ph)
+        for kind, ph, pattern in PATTERNS
+        for m in pattern.finditer(text)
+    ]
     for m in ASSIGNED.finditer(text):
         value = m.group("value")
         if not _PLACEHOLDER_VALUE.match(value):
@@ -60,7 +72,7 @@ def redact(text: str, findings: list[Finding]) -> str:
     """`text` with each finding replaced by its placeholder."""
     out, last = [], 0
     for f in findings:
-        out.append(text[last:f.start])
+        out.append(text[last : f.start])
         out.append(f.placeholder)
         last = f.end
     out.append(text[last:])

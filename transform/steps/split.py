@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from transform.steps.text import stable_unit
 
 
-def assign_splits(origins: Iterable[tuple[str, str]], fraction: float, seed: int
-                  ) -> dict[tuple[str, str], str]:
+def assign_splits(
+    origins: Iterable[tuple[str, str]], fraction: float, seed: int
+) -> dict[tuple[str, str], str]:
     """Map each (source, origin) to 'train' or 'validation'."""
     scores = {o: stable_unit(seed, o[0], o[1]) for o in sorted(set(origins))}
     splits = {o: "validation" if s < fraction else "train" for o, s in scores.items()}

@@ -18,7 +18,8 @@ Record = dict[str, Any]
 
 DOC_TO_CODE = [
     "Implement the Elixir function `{qualified}`.\n\n{doc}{spec}{context}",
-    "Write `{name}/{arity}` for the Elixir module `{module}` as documented:\n\n{doc}{spec}{context}",
+    "Write `{name}/{arity}` for the Elixir module `{module}` as documented:\n\n"
+    "{doc}{spec}{context}",
     "In Elixir, define `{qualified}` so that it does what its documentation says.\n\n"
     "Documentation:\n{doc}{spec}{context}",
     "Here is the @doc of `{qualified}`:\n\n{doc}{spec}{context}\nWrite the implementation.",
@@ -30,8 +31,7 @@ CODE_TO_DOC = [
 ]
 OTP_MODULE = [
     "Create an Elixir {kind} module `{module}` that does the following: {summary}{callbacks}",
-    "Write an Elixir module `{module}` implementing the {kind} behaviour.\n\n{summary}"
-    "{callbacks}",
+    "Write an Elixir module `{module}` implementing the {kind} behaviour.\n\n{summary}{callbacks}",
     "Implement `{module}`, a {kind} in Elixir, from its documentation:\n\n{moduledoc}{callbacks}",
 ]
 DOCTEST_TO_CODE = [
@@ -97,10 +97,14 @@ def doctest_text(doctests: list[Any]) -> str:
     """Doctests as iex transcript lines, whether given as dicts or (prompt, expected) pairs."""
     lines = []
     for test in doctests:
-        prompt, expected = (test.get("prompt"), test.get("expected")) \
-            if isinstance(test, dict) else (test[0], test[1])
-        lines += [f"iex> {p}" if i == 0 else f"...> {p}"
-                  for i, p in enumerate(str(prompt).splitlines())]
+        prompt, expected = (
+            (test.get("prompt"), test.get("expected"))
+            if isinstance(test, dict)
+            else (test[0], test[1])
+        )
+        lines += [
+            f"iex> {p}" if i == 0 else f"...> {p}" for i, p in enumerate(str(prompt).splitlines())
+        ]
         lines.append(str(expected))
     return "\n".join(lines)
 
@@ -123,8 +127,9 @@ FUNCTION_TASKS: dict[str, Callable[[Record, dict[str, str], int], tuple[str, str
 }
 
 
-def function_rows(fn: Record, moduledoc: str | None, tasks: list[str], seed: int,
-                  doc_ok: bool) -> Iterator[Row]:
+def function_rows(
+    fn: Record, moduledoc: str | None, tasks: list[str], seed: int, doc_ok: bool
+) -> Iterator[Row]:
     """The rows one function yields; doc-based tasks only when its doc passed the checks."""
     parts = function_prompt_parts(fn, moduledoc)
     for task in tasks:

@@ -38,7 +38,8 @@ def write_catalog(catalog_path: Path, data_dir: Path, releases: list[Release]) -
                 con.execute(
                     "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
                     " license) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [rel.source, rel.origin, rel.version, path, sha, len(data), rel.license])
+                    [rel.source, rel.origin, rel.version, path, sha, len(data), rel.license],
+                )
 
 
 def _insert_release(con, rel: Release) -> None:
@@ -46,12 +47,15 @@ def _insert_release(con, rel: Release) -> None:
     if rel.source == "hex":
         con.execute(
             "INSERT INTO hex_releases (package, version, outer_checksum, status, updated_at)"
-            " VALUES (?, ?, ?, 'fetched', now())", [rel.origin, rel.version, checksum])
+            " VALUES (?, ?, ?, 'fetched', now())",
+            [rel.origin, rel.version, checksum],
+        )
     else:
         con.execute(
             "INSERT INTO github_repos (id, name_with_owner, commit_oid, status, license_spdx,"
             " updated_at) VALUES (?, ?, ?, 'fetched', ?, now())",
-            [f"R_{rel.origin}", rel.origin, rel.version, rel.license])
+            [f"R_{rel.origin}", rel.origin, rel.version, rel.license],
+        )
 
 
 def near_duplicate_math() -> bytes:
@@ -68,25 +72,68 @@ def fixture_releases() -> list[Release]:
     counter = f("counter.ex")
     counter_v2 = counter.replace(b"returns the new value.", b"returns the updated value.")
     return [
-        Release("hex", "counter_lib", "0.1.0", "MIT", {
-            "lib/counter_lib/counter.ex": counter, "test/counter_test.exs": f("counter_test.exs")}),
-        Release("hex", "counter_lib", "0.2.0", "MIT", {
-            "lib/counter_lib/counter.ex": counter_v2,
-            "test/counter_test.exs": f("counter_test.exs")}),
-        Release("github", "acme/counter_lib", "a" * 40, "MIT", {
-            "lib/counter_lib/counter.ex": counter_v2}),
-        Release("hex", "math_kit", "1.0.0", "Apache-2.0", {
-            "lib/math_kit/utils.ex": f("math_utils.ex"), "lib/proto/message.ex": f("generated.ex"),
-            "README.md": b"# MathKit\n"}),
-        Release("hex", "math_fork", "0.1.0", "MIT", {"lib/math_fork/utils.ex": near_duplicate_math()}),
-        Release("hex", "gpl_thing", "1.0.0", "GPL-3.0-only", {"lib/workers.ex": f("supervisor.ex")}),
+        Release(
+            "hex",
+            "counter_lib",
+            "0.1.0",
+            "MIT",
+            {"lib/counter_lib/counter.ex": counter, "test/counter_test.exs": f("counter_test.exs")},
+        ),
+        Release(
+            "hex",
+            "counter_lib",
+            "0.2.0",
+            "MIT",
+            {
+                "lib/counter_lib/counter.ex": counter_v2,
+                "test/counter_test.exs": f("counter_test.exs"),
+            },
+        ),
+        Release(
+            "github",
+            "acme/counter_lib",
+            "a" * 40,
+            "MIT",
+            {"lib/counter_lib/counter.ex": counter_v2},
+        ),
+        Release(
+            "hex",
+            "math_kit",
+            "1.0.0",
+            "Apache-2.0",
+            {
+                "lib/math_kit/utils.ex": f("math_utils.ex"),
+                "lib/proto/message.ex": f("generated.ex"),
+                "README.md": b"# MathKit\n",
+            },
+        ),
+        Release(
+            "hex", "math_fork", "0.1.0", "MIT", {"lib/math_fork/utils.ex": near_duplicate_math()}
+        ),
+        Release(
+            "hex", "gpl_thing", "1.0.0", "GPL-3.0-only", {"lib/workers.ex": f("supervisor.ex")}
+        ),
         Release("hex", "no_license", "0.1.0", None, {"lib/my_app.ex": f("placeholder.ex")}),
         Release("hex", "my_app", "0.1.0", "MIT", {"lib/my_app.ex": f("placeholder.ex")}),
-        Release("hex", "secrets_app", "0.3.0", "MIT OR Apache-2.0", {
-            "lib/storage.ex": f("secrets.ex")}),
-        Release("hex", "broken", "0.1.0", "MIT", {
-            "lib/broken.ex": f("broken.ex"), "lib/latin1.ex": b"defmodule L do\n  # caf\xe9\nend\n"}),
+        Release(
+            "hex", "secrets_app", "0.3.0", "MIT OR Apache-2.0", {"lib/storage.ex": f("secrets.ex")}
+        ),
+        Release(
+            "hex",
+            "broken",
+            "0.1.0",
+            "MIT",
+            {
+                "lib/broken.ex": f("broken.ex"),
+                "lib/latin1.ex": b"defmodule L do\n  # caf\xe9\nend\n",
+            },
+        ),
         Release("hex", "contaminated", "2.0.0", "ISC", {"lib/solutions.ex": f("contaminated.ex")}),
-        Release("github", "acme/workers", "b" * 40, "BSD-3-Clause", {
-            "lib/workers/supervisor.ex": f("supervisor.ex")}),
+        Release(
+            "github",
+            "acme/workers",
+            "b" * 40,
+            "BSD-3-Clause",
+            {"lib/workers/supervisor.ex": f("supervisor.ex")},
+        ),
     ]

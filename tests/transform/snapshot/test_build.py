@@ -17,15 +17,39 @@ from transform.snapshot.build import build_snapshot
 from transform.snapshot.errors import SnapshotError, SnapshotExists
 from transform.snapshot.manifest import MANIFEST, sha256_bytes, shard_entries
 
-INSTRUCT_COLUMNS = ["id", "task", "messages", "prompt", "completion", "source", "origin",
-                    "origin_version", "path", "start_line", "end_line", "license"]
-CORPUS_COLUMNS = ["id", "text", "source", "origin", "origin_version", "path", "start_line",
-                  "end_line", "license"]
+INSTRUCT_COLUMNS = [
+    "id",
+    "task",
+    "messages",
+    "prompt",
+    "completion",
+    "source",
+    "origin",
+    "origin_version",
+    "path",
+    "start_line",
+    "end_line",
+    "license",
+]
+CORPUS_COLUMNS = [
+    "id",
+    "text",
+    "source",
+    "origin",
+    "origin_version",
+    "path",
+    "start_line",
+    "end_line",
+    "license",
+]
 
 
 def rows(snapshot: Path, config: str) -> list[dict]:
-    return duckdb.sql(f"SELECT * FROM '{snapshot}/{config}/*.parquet' ORDER BY id").to_arrow_table(
-    ).to_pylist()
+    return (
+        duckdb.sql(f"SELECT * FROM '{snapshot}/{config}/*.parquet' ORDER BY id")
+        .to_arrow_table()
+        .to_pylist()
+    )
 
 
 def test_layout_manifest_and_catalog_row(built, workspace):
@@ -36,8 +60,10 @@ def test_layout_manifest_and_catalog_row(built, workspace):
     assert {s["path"].split("/")[0] for s in shards} == {"instruct", "corpus"}
     assert any(s["path"] == "instruct/train-00000-of-00002.parquet" for s in shards)
     with open_catalog(workspace / "catalog.duckdb", write=False) as cat:
-        row = cat.fetchone("SELECT manifest_sha256, path, rows_instruct_train, rows_corpus_train,"
-                           " config_json FROM snapshots WHERE version = 'v1'")
+        row = cat.fetchone(
+            "SELECT manifest_sha256, path, rows_instruct_train, rows_corpus_train,"
+            " config_json FROM snapshots WHERE version = 'v1'"
+        )
     assert row[0] == built.manifest_sha256 and Path(row[1]) == snap.resolve()
     assert row[2] == sum(s["rows"] for s in built.manifest["configs"]["instruct"]["train"]) > 0
     assert row[3] > 0 and json.loads(row[4])["dedup"]["num_perm"] == 256
@@ -49,15 +75,25 @@ def test_rows_follow_the_contract(built):
     instruct, corpus = rows(built.path, "instruct"), rows(built.path, "corpus")
     assert list(instruct[0]) == INSTRUCT_COLUMNS and list(corpus[0]) == CORPUS_COLUMNS
     for row in instruct:
-        assert row["messages"] == [{"role": "user", "content": row["prompt"]},
-                                   {"role": "assistant", "content": row["completion"]}]
+        assert row["messages"] == [
+            {"role": "user", "content": row["prompt"]},
+            {"role": "assistant", "content": row["completion"]},
+        ]
         assert all(row[k] is not None for k in INSTRUCT_COLUMNS)
         assert 0 < row["start_line"] <= row["end_line"]
-    assert {r["task"] for r in instruct} == {"doc_to_code", "code_to_doc", "otp_module",
-                                             "doctest_to_code"}
+    assert {r["task"] for r in instruct} == {
+        "doc_to_code",
+        "code_to_doc",
+        "otp_module",
+        "doctest_to_code",
+    }
     otp = [r for r in instruct if r["task"] == "otp_module"]
-    assert any(r["prompt"].startswith("Create an Elixir") or "GenServer" in r["prompt"]
-               or "Supervisor" in r["prompt"] for r in otp)
+    assert any(
+        r["prompt"].startswith("Create an Elixir")
+        or "GenServer" in r["prompt"]
+        or "Supervisor" in r["prompt"]
+        for r in otp
+    )
 
 
 def test_filters_remove_bad_licenses_secrets_tests_generated_and_benchmarks(built):
@@ -82,8 +118,11 @@ def test_filters_remove_bad_licenses_secrets_tests_generated_and_benchmarks(buil
 
 def test_dedup_across_versions_sources_and_forks(built):
     instruct, corpus = rows(built.path, "instruct"), rows(built.path, "corpus")
-    counter = {(r["source"], r["origin_version"]) for r in instruct + corpus
-               if r["path"] == "lib/counter_lib/counter.ex"}
+    counter = {
+        (r["source"], r["origin_version"])
+        for r in instruct + corpus
+        if r["path"] == "lib/counter_lib/counter.ex"
+    }
     assert counter == {("hex", "0.2.0")}  # newest Hex release; 0.1.0 and GitHub copy dropped
     code = [(r["task"], r["completion"]) for r in instruct if r["task"] != "code_to_doc"]
     assert len(code) == len(set(code))
@@ -99,8 +138,9 @@ def test_splits_are_disjoint_by_origin(built):
     splits: dict[tuple[str, str], set[str]] = {}
     for config in ("instruct", "corpus"):
         for split in ("train", "validation"):
-            found = duckdb.sql(f"SELECT DISTINCT source, origin FROM "
-                               f"'{built.path}/{config}/{split}-*.parquet'").fetchall()
+            found = duckdb.sql(
+                f"SELECT DISTINCT source, origin FROM '{built.path}/{config}/{split}-*.parquet'"
+            ).fetchall()
             for key in found:
                 splits.setdefault(key, set()).add(split)
     assert all(len(s) == 1 for s in splits.values())
@@ -109,8 +149,9 @@ def test_splits_are_disjoint_by_origin(built):
 
 def test_rebuild_under_new_version_is_byte_identical_even_with_a_pool(built, workspace):
     again = build_snapshot(make_config(workspace, "v2", workers=2))
-    assert [s["sha256"] for s in shard_entries(again.manifest)] == \
-        [s["sha256"] for s in shard_entries(built.manifest)]
+    assert [s["sha256"] for s in shard_entries(again.manifest)] == [
+        s["sha256"] for s in shard_entries(built.manifest)
+    ]
     for shard in shard_entries(again.manifest):
         assert pq.read_metadata(again.path / shard["path"]).num_rows == shard["rows"]
 
@@ -135,7 +176,8 @@ def test_failed_build_leaves_no_snapshot_and_no_row(built, workspace, monkeypatc
         build_snapshot(make_config(workspace, "v-norow"))
     out = workspace / "datasets"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        p for p in ("v1", "v2") if (out / p).exists())
+        p for p in ("v1", "v2") if (out / p).exists()
+    )
     with open_catalog(workspace / "catalog.duckdb", write=False) as cat:
         versions = {v for (v,) in cat.fetchall("SELECT version FROM snapshots")}
     assert not versions & {"v-broken", "v-norow"}
@@ -149,12 +191,20 @@ def test_empty_catalog_is_a_clear_error(tmp_path):
 
 def test_readable_by_datasets_and_duckdb(built):
     datasets = pytest.importorskip("datasets")
-    ds = datasets.load_dataset("parquet", data_files={
-        "train": str(built.path / "instruct/train-*.parquet"),
-        "validation": str(built.path / "instruct/validation-*.parquet")})
-    assert ds["train"].num_rows == sum(s["rows"] for s in built.manifest["configs"]["instruct"]
-                                       ["train"])
+    ds = datasets.load_dataset(
+        "parquet",
+        data_files={
+            "train": str(built.path / "instruct/train-*.parquet"),
+            "validation": str(built.path / "instruct/validation-*.parquet"),
+        },
+    )
+    assert ds["train"].num_rows == sum(
+        s["rows"] for s in built.manifest["configs"]["instruct"]["train"]
+    )
     assert ds["train"][0]["messages"][0]["role"] == "user"
     n = duckdb.sql(f"SELECT count(*) FROM '{built.path}/corpus/*.parquet'").fetchall()[0]
-    assert n[0] == sum(s["rows"] for split in ("train", "validation")
-                       for s in built.manifest["configs"]["corpus"][split])
+    assert n[0] == sum(
+        s["rows"]
+        for split in ("train", "validation")
+        for s in built.manifest["configs"]["corpus"][split]
+    )
