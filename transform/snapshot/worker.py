@@ -20,7 +20,7 @@ from transform.steps.base import Row
 from transform.steps.decontam import DecontamFilter, build_index
 from transform.steps.dedup_minhash import MinHasher
 from transform.steps.quality import FunctionQuality, PairFile, code_problem, is_generated
-from transform.steps.secrets import SecretsStep
+from transform.steps.secrets import SecretsStep, find_secrets
 from transform.steps.tasks import function_rows, otp_module_row, reindent
 from transform.steps.text import code_key, xxhash_id
 
@@ -66,7 +66,7 @@ class FileProcessor:
     def __init__(self, cfg: BuildConfig) -> None:
         self.cfg = cfg
         self.hasher = MinHasher(cfg.dedup)
-        index = build_index(cfg.decontam)
+        self.index = index = build_index(cfg.decontam)
         self.decontam = {
             "instruct": DecontamFilter(index, ("prompt", "completion")),
             "corpus": DecontamFilter(index, ("text",)),
@@ -79,6 +79,7 @@ class FileProcessor:
         self.pair_files = PairFile()
         self.files: Counter[str] = Counter()
         self.lines: list[str] = []
+        self.suspect: tuple[bool, bool] = (True, True)  # (may hold secrets, may be contaminated)
 
     def process(self, job: FileJob) -> FileOutput:
         """All rows of one file, with the counts of what was dropped and why."""
@@ -98,6 +99,8 @@ class FileProcessor:
         result = self._extract(job, data)
         text = data.decode("utf-8", errors="replace")
         self.lines = text.splitlines()
+        # Rows are cut from this text, so a clean file needs no per-row checks (the slow part).
+        self.suspect = (bool(find_secrets(text)), self.index.matches(text) is not None)
         generated = is_generated(job.path, text)
         out = FileOutput()
         if result is not None:
@@ -221,9 +224,10 @@ class FileProcessor:
         return Unit(code, kept)
 
     def _checked(self, config: str, row: Row) -> bool:
-        """Secrets (redact or drop) then decontamination; counted per task."""
+        """Secrets (redact or drop) then decontamination, where the file scan found any."""
         task = row.get("task", "corpus")
-        for step in (self.secrets[config], self.decontam[config]):
+        steps = [s for s, on in zip((self.secrets, self.decontam), self.suspect, strict=True) if on]
+        for step in (s[config] for s in steps):
             before = Counter(step.stats)
             ok = step.check(row)
             for key, n in (step.stats - before).items():
