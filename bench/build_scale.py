@@ -155,7 +155,7 @@ class Generator:
     def package(self, index: int, earlier: list[dict[str, str]]) -> dict[str, str]:
         rng = self.rng
         package = f"pkg_{index}_{self.rng.choice(self.words)}"
-        files = dict(self.module(package) for _ in range(rng.randint(8, 40)))
+        files = dict(self.module(package) for _ in range(rng.randint(4, 18)))
         if rng.random() < 0.2:
             files[f"test/{package}_test.exs"] = self.module(package)[1]
         if rng.random() < 0.1:

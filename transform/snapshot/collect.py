@@ -79,8 +79,9 @@ class UnitPool:
     def __init__(self, writer: SpillWriter) -> None:
         self.writer = writer
         self.seen: set[bytes] = set()
-        self.bands: list[np.ndarray] = []
-        self.has_tokens: list[bool] = []
+        self.bands = np.zeros((0, 0), np.uint64)  # grown by doubling: one row per kept unit
+        self.has_tokens = np.zeros(0, bool)
+        self.size = 0
         self.counts: Counter[str] = Counter()
 
     def add(self, unit: Unit) -> None:
@@ -91,18 +92,29 @@ class UnitPool:
                 self.counts[f"{task}:dropped_duplicate"] += n
             return
         self.seen.add(key)
-        number = len(self.bands)
-        self.bands.append(unit.bands)
-        self.has_tokens.append(unit.has_tokens)
+        number = self._append(unit)
         for task, n in tasks.items():
             self.counts[f"{task}:kept"] += n
         for row in unit.rows:
             self.writer.add({**row, "unit": number})
 
+    def _append(self, unit: Unit) -> int:
+        """Store the unit's band keys (a few hundred bytes) and return its number."""
+        if self.size == len(self.bands):
+            grown = np.zeros((max(1024, 2 * self.size), len(unit.bands)), np.uint64)
+            if self.size:
+                grown[: self.size] = self.bands[: self.size]
+            self.bands = grown
+            self.has_tokens = np.resize(self.has_tokens, len(grown))
+        self.bands[self.size] = unit.bands
+        self.has_tokens[self.size] = unit.has_tokens
+        self.size += 1
+        return self.size - 1
+
     def band_matrix(self, bands: int) -> tuple[np.ndarray, np.ndarray]:
-        if not self.bands:
+        if self.size == 0:
             return np.zeros((0, bands), np.uint64), np.zeros(0, bool)
-        return np.stack(self.bands), np.array(self.has_tokens, dtype=bool)
+        return self.bands[: self.size], self.has_tokens[: self.size]
 
 
 class Collector:
