@@ -173,9 +173,9 @@ def _benchmark_hashes(cfg: BuildConfig) -> dict[str, str]:
 def collect_rows(cfg: BuildConfig, catalog: Catalog, collector: Collector) -> Counter[str]:
     """Stream files from the catalog through the workers into the collector."""
     selection: Counter[str] = Counter()
-    total = catalog_io.count_source_files(catalog)
     jobs = select_files(cfg, catalog, selection)
-    with ProgressReporter("build: files", total=total, unit="files") as progress:
+    # No total: duplicate blobs and excluded licenses are only known while streaming.
+    with ProgressReporter("build: files extracted", unit="files") as progress:
         for output in run_jobs(cfg, jobs):
             collector.add(output)
             progress.advance(1)
