@@ -42,56 +42,41 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> 
 
 
 def render(console: Console, row: dict[str, Any], m: dict[str, Any]) -> None:
-    from transform.snapshot.manifest import rows_of
-
-    console.print(
-        f"[bold]snapshot {m['version']}[/bold]  created {m['created_at']}  "
-        f"at {row['path']}\nmanifest sha256 {row['manifest_sha256']}"
-    )
+    """Everything `show` prints, from the catalog row and the manifest."""
     hex_, gh = m["sources"]["hex"], m["sources"]["github"]
     console.print(
+        f"[bold]snapshot {m['version']}[/bold]  created {m['created_at']}  at {row['path']}\n"
+        f"manifest sha256 {row['manifest_sha256']}\n"
         f"sources: {len(hex_)} Hex releases, {len(gh)} GitHub repositories "
-        f"(origins: {m['splits']['origins']})"
+        f"(origins per split: {m['splits']['origins']})"
     )
-    console.print(
-        _table(
-            "rows",
-            ("config", "split", "rows"),
-            [
-                (c, s, rows_of(m, c, s))
-                for c in ("instruct", "corpus")
-                for s in ("train", "validation")
-            ],
-        )
-    )
-    console.print(
-        _table(
-            "instruct rows per task",
-            ("split", "task", "rows"),
-            [(s, t, n) for s, per in m["tasks"].items() for t, n in sorted(per.items())],
-        )
-    )
-    console.print(
-        _table(
-            "filters",
-            ("step", "outcome", "count"),
-            [
-                (step, k, v)
-                for step, c in sorted(m["filters"].items())
-                for k, v in sorted(c.items())
-            ],
-        )
-    )
-    console.print(
-        _table(
-            "dedup",
-            ("stage", "config", "figure", "value"),
-            [("exact", c, k, v) for c, per in m["dedup"]["exact"].items() for k, v in per.items()]
-            + [
-                ("near", c, k, v)
-                for c in ("instruct", "corpus")
-                for k, v in m["dedup"]["near"][c].items()
-            ],
-        )
-    )
+    for table in (_rows_table(m), _tasks_table(m), _filters_table(m), _dedup_table(m)):
+        console.print(table)
     console.print("[bold]configuration[/bold]\n" + yaml.safe_dump(m["config"], sort_keys=True))
+
+
+def _rows_table(m: dict[str, Any]) -> Table:
+    from transform.snapshot.manifest import rows_of
+
+    rows = [
+        (c, s, rows_of(m, c, s)) for c in ("instruct", "corpus") for s in ("train", "validation")
+    ]
+    return _table("rows", ("config", "split", "rows"), rows)
+
+
+def _tasks_table(m: dict[str, Any]) -> Table:
+    rows = [(s, t, n) for s, per in m["tasks"].items() for t, n in sorted(per.items())]
+    return _table("instruct rows per task", ("split", "task", "rows"), rows)
+
+
+def _filters_table(m: dict[str, Any]) -> Table:
+    rows = [(step, k, v) for step, c in sorted(m["filters"].items()) for k, v in sorted(c.items())]
+    return _table("filters", ("step", "outcome", "count"), rows)
+
+
+def _dedup_table(m: dict[str, Any]) -> Table:
+    exact = [("exact", c, k, v) for c, per in m["dedup"]["exact"].items() for k, v in per.items()]
+    near = [
+        ("near", c, k, v) for c in ("instruct", "corpus") for k, v in m["dedup"]["near"][c].items()
+    ]
+    return _table("dedup", ("stage", "config", "figure", "value"), exact + near)

@@ -202,6 +202,8 @@ def test_readable_by_datasets_and_duckdb(built):
         s["rows"] for s in built.manifest["configs"]["instruct"]["train"]
     )
     assert ds["train"][0]["messages"][0]["role"] == "user"
+    by_card = datasets.load_dataset(str(built.path), "corpus")  # the card's `configs:` block
+    assert set(by_card) == {"train", "validation"} and by_card["train"].num_rows > 0
     n = duckdb.sql(f"SELECT count(*) FROM '{built.path}/corpus/*.parquet'").fetchall()[0]
     assert n[0] == sum(
         s["rows"]
