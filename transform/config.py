@@ -91,7 +91,7 @@ class BuildConfig(_Strict):
     data_dir: Path = Field(Path("data"), description="directory holding the blob store")
     output_dir: Path = Field(Path("datasets"), description="where datasets/<version>/ is written")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    batch_files: int = Field(256, ge=1, description="files handed to the pool per batch")
+    chunk_timeout_s: float = Field(600, gt=0, description="give up when 16 files take longer")
     extensions: list[str] = Field(default_factory=lambda: [".ex", ".exs"])
     max_file_bytes: int = Field(1 << 20, ge=1, description="larger files are skipped")
     licenses: list[str] = Field(default_factory=lambda: list(PERMISSIVE_LICENSES))
@@ -119,7 +119,7 @@ class BuildConfig(_Strict):
         """The settings that shape the snapshot's content (paths and workers left out)."""
         data = self.model_dump(
             mode="json",
-            exclude={"catalog", "data_dir", "output_dir", "workers", "batch_files", "version"},
+            exclude={"catalog", "data_dir", "output_dir", "workers", "chunk_timeout_s", "version"},
         )
         data["decontam"]["benchmarks"] = [Path(p).name for p in self.decontam.benchmarks]
         return data

@@ -8,7 +8,6 @@ directory is removed again. A failed build therefore leaves neither files nor a 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import shutil
 from collections import Counter
@@ -29,7 +28,8 @@ from transform.snapshot import manifest as mf
 from transform.snapshot.card import render_card
 from transform.snapshot.collect import Collector
 from transform.snapshot.errors import SnapshotError, SnapshotExists
-from transform.snapshot.worker import FileJob, FileOutput, init_worker, process_file
+from transform.snapshot.pool import run_jobs
+from transform.snapshot.worker import FileJob
 from transform.snapshot.writer import SPLITS, open_work_db, task_counts, write_split
 from transform.steps.dedup_minhash import cluster
 from transform.steps.license import LicenseFilter
@@ -221,17 +221,6 @@ def _skip_reason(
         return "duplicate_blob"
     seen.add(digest)
     return None
-
-
-def run_jobs(cfg: BuildConfig, jobs: Iterator[FileJob]) -> Iterator[FileOutput]:
-    """Process jobs in order: in this process for one worker, else in a spawn pool."""
-    if cfg.workers == 1:
-        init_worker(cfg)
-        yield from map(process_file, jobs)
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(cfg.workers, initializer=init_worker, initargs=(cfg,)) as pool:
-        yield from pool.imap(process_file, jobs, chunksize=16)
 
 
 def near_dedup(cfg: BuildConfig, collector: Collector, config: str, con: Any) -> dict[str, Any]:

@@ -272,3 +272,8 @@ def init_worker(cfg: BuildConfig) -> None:
 def process_file(job: FileJob) -> FileOutput:
     assert _PROCESSOR is not None, "init_worker was not called"
     return _PROCESSOR.process(job)
+
+
+def process_chunk(jobs: list[FileJob]) -> list[FileOutput]:
+    """A pool task: several files, to amortise the pickling round trip."""
+    return [process_file(job) for job in jobs]

@@ -4,6 +4,7 @@ splits, reproducibility, immutability and clean failure."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import duckdb
@@ -210,3 +211,15 @@ def test_readable_by_datasets_and_duckdb(built):
         for split in ("train", "validation")
         for s in built.manifest["configs"]["corpus"][split]
     )
+
+
+def test_stuck_worker_fails_the_build_instead_of_hanging(tmp_path):
+    from transform.snapshot.pool import run_jobs
+    from transform.snapshot.worker import FileJob
+
+    fifo = tmp_path / "blob"
+    os.mkfifo(fifo)  # opening it blocks forever: a worker stuck on one file
+    cfg = make_config(tmp_path, "v1", workers=2, chunk_timeout_s=3, decontam={"benchmarks": []})
+    job = FileJob("hex", "pkg", "1.0.0", "lib/stuck.ex", "MIT", str(fifo))
+    with pytest.raises(SnapshotError, match=r"no result after 3s for pkg@1\.0\.0 lib/stuck\.ex"):
+        list(run_jobs(cfg, iter([job])))
