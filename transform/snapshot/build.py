@@ -51,6 +51,11 @@ def build_snapshot(cfg: BuildConfig) -> BuildResult:
     if not cfg.version:
         raise SnapshotError("give the snapshot a name with --version (e.g. --version v3)")
     final = cfg.output_dir / cfg.version
+    if not cfg.catalog.is_file():
+        raise SnapshotError(
+            f"catalog {cfg.catalog} does not exist; run `python -m harvest hex`"
+            " or `python -m harvest github` first, or pass --catalog"
+        )
     with open_catalog(cfg.catalog, write=True) as catalog:
         _refuse_existing(catalog, cfg.version, final)
         if catalog_io.count_source_files(catalog) == 0:

@@ -184,7 +184,11 @@ def test_failed_build_leaves_no_snapshot_and_no_row(built, workspace, monkeypatc
     assert not versions & {"v-broken", "v-norow"}
 
 
-def test_empty_catalog_is_a_clear_error(tmp_path):
+def test_missing_or_empty_catalog_is_a_clear_error(tmp_path):
+    with pytest.raises(SnapshotError, match="does not exist"):
+        build_snapshot(make_config(tmp_path, "v1"))
+    assert not (tmp_path / "catalog.duckdb").exists()
+    open_catalog(tmp_path / "catalog.duckdb", write=True).close()
     with pytest.raises(SnapshotError, match="no source files"):
         build_snapshot(make_config(tmp_path, "v1"))
     assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").iterdir())
