@@ -8,8 +8,9 @@ docs/extraction.md and were checked byte for byte against `Code.fetch_docs/1`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from transform.extract.records import Doctest
@@ -96,7 +97,7 @@ def _part(child: Node, attrs: Mapping[str, str]) -> tuple[str, str]:
 
 def _op(node: Node) -> str:
     op = node.child_by_field_name("operator")
-    return op.text.decode() if op is not None else ""
+    return op.type if op is not None else ""
 
 
 def _sigil_name(node: Node) -> str:
@@ -130,14 +131,17 @@ def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str
             nxt = parts[i + 1][1] if i + 1 < len(parts) else ""
             out.append(_raw_escape(text, closer, nxt) if kind == "escape_sequence" else text)
         else:
-            out.append(unescape(text) if kind == "escape_sequence" else _CONTINUATION.sub("", text))
+            if kind == "escape_sequence":
+                text = unescape(text)
+            elif "\\" in text:
+                text = _CONTINUATION.sub("", text)
+            out.append(text)
     return "".join(out), dynamic
 
 
 def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str, str]]:
     """Drop the opening line and up to `indent` spaces/tabs after every literal newline."""
-    line_start = re.compile(rf"\n[ \t]{{0,{indent}}}")
-    lead = re.compile(rf"[ \t]{{0,{indent}}}")
+    line_start, lead = _indent_patterns(indent)
     out: list[tuple[str, str]] = []
     at_line_start = False
     for i, (kind, text) in enumerate(parts):
@@ -152,6 +156,11 @@ def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str,
         out.append((kind, text))
         at_line_start = text.endswith("\n") or (i == 0 and not text)
     return out
+
+
+@lru_cache(maxsize=64)
+def _indent_patterns(indent: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return re.compile(rf"\n[ \t]{{0,{indent}}}"), re.compile(rf"[ \t]{{0,{indent}}}")
 
 
 def _raw_escape(text: str, closer: str, following: str) -> str:
@@ -178,33 +187,43 @@ def unescape(seq: str) -> str:
     return body
 
 
-_PROMPT = re.compile(r"^\s*iex(?:\(\d+\))?>\s?(.*)$")
-_CONTINUE = re.compile(r"^\s*\.\.\.(?:\(\d+\))?>\s?(.*)$")
+_PROMPT = r"iex(?:\(\d+\))?>"
+_EXAMPLE = re.compile(
+    rf"^[ \t]*{_PROMPT}[ \t]?(?P<prompt>.*)\n?"
+    r"(?P<more>(?:^[ \t]*\.\.\.(?:\(\d+\))?>.*\n?)*)"
+    rf"(?P<expected>(?:^(?![ \t]*{_PROMPT})(?![ \t]*```)[ \t]*\S.*\n?)*)",
+    re.MULTILINE,
+)
+_PROMPT_TOKEN = re.compile(_PROMPT)  # a literal prefix: found far faster than a `^` anchor
+_CONTINUATION_PREFIX = re.compile(r"^[ \t]*\.\.\.(?:\(\d+\))?>[ \t]?", re.MULTILINE)
+
+
+def _examples(text: str) -> Iterator[re.Match[str]]:
+    """`_EXAMPLE` matches, tried only at lines whose first word is an `iex>` prompt."""
+    done = 0
+    for token in _PROMPT_TOKEN.finditer(text):
+        line_start = text.rfind("\n", 0, token.start()) + 1
+        if token.start() < done or text[line_start : token.start()].strip(" \t"):
+            continue
+        match = _EXAMPLE.match(text, line_start)
+        if match:
+            done = match.end()
+            yield match
 
 
 def doctests(doc: str | None) -> tuple[Doctest, ...]:
-    """The `iex>` examples in a doc as (prompt, expected) pairs, in order."""
-    if not doc:
+    """The `iex>` examples in a doc as (prompt, expected) pairs, in order.
+
+    A prompt runs on over `...>` lines; the expected output is the following non-blank lines up
+    to the next prompt, a blank line or a code fence.
+    """
+    if not doc or "iex" not in doc:
         return ()
-    found: list[Doctest] = []
-    prompt: list[str] = []
-    expected: list[str] = []
-    for line in doc.replace("\r\n", "\n").split("\n"):
-        start, more = _PROMPT.match(line), _CONTINUE.match(line)
-        if start:
-            _flush(found, prompt, expected)
-            prompt, expected = [start.group(1)], []
-        elif more and prompt and not expected:
-            prompt.append(more.group(1))
-        elif prompt and line.strip() and not line.lstrip().startswith("```"):
-            expected.append(line.strip())
-        else:
-            _flush(found, prompt, expected)
-            prompt, expected = [], []
-    _flush(found, prompt, expected)
+    found = []
+    text = doc.replace("\r\n", "\n")
+    for match in _examples(text):
+        more = _CONTINUATION_PREFIX.sub("", match["more"]).rstrip("\n")
+        prompt = match["prompt"] + ("\n" + more if more else "")
+        expected = "\n".join(line.strip() for line in match["expected"].splitlines())
+        found.append(Doctest(prompt, expected))
     return tuple(found)
-
-
-def _flush(found: list[Doctest], prompt: list[str], expected: list[str]) -> None:
-    if prompt:
-        found.append(Doctest("\n".join(prompt), "\n".join(expected)))

@@ -23,6 +23,30 @@ DEF_KINDS = frozenset(
 )
 MODULE_KINDS = frozenset({"defmodule", "defprotocol"})
 KEEP_PENDING = frozenset({"alias", "import", "require", "defoverridable", "use"})
+# Attributes that never carry docs or anything a record needs: skipped without a closer look.
+IGNORED_ATTRIBUTES = frozenset(
+    {
+        "type",
+        "typep",
+        "opaque",
+        "typedoc",
+        "callback",
+        "macrocallback",
+        "optional_callbacks",
+        "dialyzer",
+        "compile",
+        "derive",
+        "enforce_keys",
+        "before_compile",
+        "after_compile",
+        "on_load",
+        "on_definition",
+        "external_resource",
+        "vsn",
+        "nifs",
+        "file",
+    }
+)
 
 
 @dataclass
@@ -35,6 +59,9 @@ class _Pending:
 
     def empty(self) -> bool:
         return self.doc is None and not self.meta and self.impl is None
+
+    def reset(self) -> None:
+        self.doc, self.meta, self.impl = None, {}, None
 
 
 @dataclass
@@ -65,7 +92,7 @@ class _Mod:
     uses: list[Use] = field(default_factory=list)
     specs: list[tuple[str, int, str]] = field(default_factory=list)
     fns: dict[tuple[str, int], _Fn] = field(default_factory=dict)
-    using_options: list[tuple[str, str]] = field(default_factory=list)
+    zero_arity: list[Node] = field(default_factory=list)  # `def name do quote ...` candidates
     exception: bool = False
     recovered: bool = False
     attrs: dict[str, str] = field(default_factory=dict)  # string-valued module attributes
@@ -89,12 +116,22 @@ def call_name(node: Node) -> str | None:
     return target.text.decode("utf-8", "replace") if target.type == "identifier" else None
 
 
+def split_call(node: Node) -> tuple[list[Node], Node | None]:
+    """(argument nodes, do_block or None) of a call, in one pass over its children."""
+    args: list[Node] = []
+    block = None
+    for child in node.children:
+        kind = child.type
+        if kind == "arguments":
+            args = named(child)
+        elif kind == "do_block":
+            block = child
+    return args, block
+
+
 def call_args(node: Node) -> list[Node]:
     """The argument nodes of a call (keywords included as one node)."""
-    for child in node.children:
-        if child.type == "arguments":
-            return named(child)
-    return []
+    return split_call(node)[0]
 
 
 def keyword_value(args: list[Node], key: str) -> Node | None:
@@ -110,20 +147,24 @@ def keyword_value(args: list[Node], key: str) -> Node | None:
 
 def body_nodes(node: Node) -> list[Node] | None:
     """The statements of a `do ... end` block or `do:` keyword; None when there is no body."""
-    for child in node.children:
-        if child.type == "do_block":
-            out = named(child)
-            return [n for n in out if not n.type.endswith("_block")] + [
-                s for b in out if b.type.endswith("_block") for s in named(b)
-            ]
-    value = keyword_value(call_args(node), "do")
+    return body_of(*split_call(node))
+
+
+def body_of(args: list[Node], block: Node | None) -> list[Node] | None:
+    """Statements of the do_block (then its else/rescue/... blocks), or of a `do:` keyword."""
+    if block is not None:
+        out = named(block)
+        return [n for n in out if not n.type.endswith("_block")] + [
+            s for b in out if b.type.endswith("_block") for s in named(b)
+        ]
+    value = keyword_value(args, "do")
     if value is None:
         return None
     return named(value) if value.type == "block" else [value]
 
 
 class Walker:
-    """Walks one file; `modules()` and `functions()` give the records afterwards."""
+    """Walks one file's statements; `records()` gives the module and function records after."""
 
     def __init__(self, src: bytes, path: str, recover: bool) -> None:
         self.src = src
@@ -153,8 +194,9 @@ class Walker:
         if name is None:
             return
         if name in MODULE_KINDS:
-            if body_nodes(node) is not None:
-                self.module(node, mod, body_nodes(node) or [])
+            body = body_nodes(node)
+            if body is not None:
+                self.module(node, mod, body)
         elif name == "defimpl":
             self.impl_modules(node, mod)
         elif name in DEF_KINDS:
@@ -167,25 +209,28 @@ class Walker:
         elif name in KEEP_PENDING:
             if mod is not None:
                 self.directive(node, name, mod)
-        elif body_nodes(node) is not None and any(c.type == "do_block" for c in node.children):
-            self.walk(body_nodes(node) or [], mod, pending)
+        elif (block := split_call(node)[1]) is not None:
+            self.walk(body_of([], block) or [], mod, pending)
         elif pending.doc is not None:
             # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
             # its doc must not leak onto the next visible def.
-            pending.__init__()
+            pending.reset()
 
     # -- modules ---------------------------------------------------------------------------
 
-    def module(self, node: Node, parent: _Mod | None, body: list[Node], recovered: bool = False):
+    def module(
+        self, node: Node, parent: _Mod | None, body: list[Node], recovered: bool = False
+    ) -> None:
+        """A nested `defmodule Foo.Bar` also aliases `Foo` in its parent, as the compiler does."""
         args = call_args(node)
         if not args:
             return
         name = module_name(args[0], parent)
         aliases = dict(parent.aliases) if parent else {}
-        if parent is not None and args[0].type == "alias" and not name.startswith("Elixir."):
-            head = text(args[0]).split(".")[0]
-            if head != "Elixir":
-                parent.aliases[head] = f"{parent.name}.{head}"
+        raw = text(args[0])
+        if parent is not None and args[0].type == "alias" and not raw.startswith("Elixir."):
+            head = raw.split(".")[0]
+            parent.aliases[head] = f"{parent.name}.{head}"
         mod = _Mod(name=name, node=node, aliases=aliases, recovered=recovered)
         self.walk(body, mod, _Pending())
         self.done.append(mod)
@@ -231,7 +276,7 @@ class Walker:
     def attribute(self, node: Node, mod: _Mod, pending: _Pending) -> None:
         operand = node.child_by_field_name("operand")
         attr = call_name(operand) if operand is not None else None
-        if attr is None:
+        if attr is None or attr in IGNORED_ATTRIBUTES:
             return
         args = call_args(operand)
         value = args[0] if args else None
@@ -262,10 +307,10 @@ class Walker:
     # -- definitions -----------------------------------------------------------------------
 
     def definition(self, node: Node, kind: str, mod: _Mod, pending: _Pending) -> None:
-        args = call_args(node)
+        args, block = split_call(node)
         head = def_head(args[0]) if args else None
         if head is None:
-            pending.__init__()
+            pending.reset()
             return
         name, params = head
         key = (name, len(params))
@@ -273,7 +318,9 @@ class Walker:
         if fn is None:
             fn = mod.fns[key] = _Fn(name=name, arity=len(params), kind=kind)
         fn.nodes.append(node)
-        has_body = body_nodes(node) is not None or kind == "defdelegate"
+        has_body = (
+            block is not None or kind == "defdelegate" or keyword_value(args, "do") is not None
+        )
         fn.clauses += int(has_body)
         fn.defaults = max(fn.defaults, sum(1 for p in params if _is_default(p)))
         fn.recovered = fn.recovered or mod.recovered
@@ -286,13 +333,13 @@ class Walker:
             fn.meta["delegate_to"] = delegate_target(args, name, len(params))
         if kind == "defguard":
             fn.meta["guard"] = True
-        pending.__init__()
+        if not pending.empty():
+            pending.reset()
         if len(params) == 0 and kind == "def":
-            mod.using_options.extend((name, used) for used in quoted_uses(node))
+            mod.zero_arity.append(node)
         if self.recover and has_body:
-            self.walk(
-                [n for n in body_nodes(node) or [] if n.has_error or _is_def(n)], mod, _Pending()
-            )
+            body = body_of(args, block) or []
+            self.walk([n for n in body if n.has_error or _is_def(n)], mod, _Pending())
 
     def struct(self, node: Node, name: str, mod: _Mod | None, pending: _Pending) -> None:
         """`defstruct` consumes a pending doc: it documents `__struct__/0`."""
@@ -310,15 +357,16 @@ class Walker:
                 meta=dict(pending.meta),
             )
             mod.fns.setdefault(("__struct__", 0), fn)
-        pending.__init__()
+        pending.reset()
 
     # -- records ---------------------------------------------------------------------------
 
     def records(self) -> tuple[list[ModuleRecord], list[FunctionRecord]]:
         """Records for every module walked, in source order."""
         mods = sorted(self.done, key=lambda m: m.node.start_byte)
-        functions = [f for m in mods for f in self.function_records(m)]
-        return [self.module_record(m, functions) for m in mods], functions
+        per_module = [self.function_records(m) for m in mods]
+        modules = [self.module_record(m, fns) for m, fns in zip(mods, per_module, strict=True)]
+        return modules, [f for fns in per_module for f in fns]
 
     def span(self, nodes: list[Node]) -> tuple[int, int, str]:
         start, end = nodes[0], max(nodes, key=lambda n: n.end_byte)
@@ -330,7 +378,7 @@ class Walker:
             [u.module for u in mod.uses] + (["defexception"] if mod.exception else [])
         )
         out = []
-        for fn in sorted(mod.fns.values(), key=lambda f: f.nodes[0].start_byte):
+        for fn in mod.fns.values():  # insertion order is source order of first clauses
             status, doc = doc_status(fn, hidden)
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
@@ -353,7 +401,8 @@ class Walker:
                     end_line=end,
                     source=source,
                     doctests=doctests(doc.text) if status == "doc" else (),
-                    has_errors=fn.recovered or any(n.has_error for n in fn.nodes),
+                    has_errors=fn.recovered
+                    or (self.recover and any(n.has_error for n in fn.nodes)),
                     doc_dynamic=doc.dynamic and status == "doc",
                     arities=arities,
                 )
@@ -364,7 +413,7 @@ class Walker:
         start, end, source = self.span([mod.node])
         uses = [u.module for u in mod.uses]
         behaviours = otp.behaviours_of(uses, mod.behaviours)
-        mine = [f for f in functions if f.module == mod.name]
+        mine = functions
         public = [(f.name, f.arity) for f in mine if f.public]
         impl = [(f.name, f.arity) for f in mine if f.impl not in (None, "false")]
         kind, callbacks = otp.classify(uses, behaviours, public, impl, source)
@@ -383,7 +432,7 @@ class Walker:
             has_errors=mod.recovered or mod.node.has_error,
             doc_dynamic=mod.moduledoc.dynamic,
             uses=tuple(mod.uses),
-            using_options=tuple(mod.using_options) if has_using else (),
+            using_options=tuple(using_options(mod)) if has_using else (),
         )
 
 
@@ -511,20 +560,23 @@ def delegate_target(args: list[Node], name: str, arity: int) -> str:
     return f"{text(to) if to is not None else '?'}.{target}/{arity}"
 
 
-def quoted_uses(node: Node) -> list[str]:
-    """Modules used by `use X` at the top of the `quote do` that a zero-arity def returns."""
+def using_options(mod: _Mod) -> list[tuple[str, str]]:
+    """(name, X) for each `def name do quote do use X` in a module that defines `__using__`."""
     found = []
-    for stmt in body_nodes(node) or []:
-        if call_name(stmt) == "quote":
-            for inner in body_nodes(stmt) or []:
-                if call_name(inner) == "use" and call_args(inner):
-                    found.append(text(call_args(inner)[0]))
+    for node in mod.zero_arity:
+        name = def_head(call_args(node)[0])
+        for stmt in body_nodes(node) or []:
+            if call_name(stmt) == "quote":
+                for inner in body_nodes(stmt) or []:
+                    if call_name(inner) == "use" and call_args(inner):
+                        found.append((name[0] if name else "", text(call_args(inner)[0])))
     return found
 
 
 def _operator(node: Node) -> str:
+    """The operator token; an anonymous node's type is its text, and cheaper to read."""
     op = node.child_by_field_name("operator")
-    return op.text.decode("utf-8", "replace") if op is not None else ""
+    return op.type if op is not None else ""
 
 
 def _is_default(param: Node) -> bool:

@@ -36,6 +36,10 @@ def extract_source(data: bytes, path: str, max_bytes: int = DEFAULT_MAX_BYTES) -
         modules, functions = extract_tree(data, path, root)
     except RecursionError:
         return FileResult(path=path, problems=(*problems, "too_deep"), size=len(data))
+    except Exception as exc:  # a walker bug on odd input must cost one file, not the batch
+        return FileResult(
+            path=path, problems=(*problems, f"internal_error: {type(exc).__name__}"), size=len(data)
+        )
     if root.has_error:
         problems.append("parse_errors")
         if looks_truncated(root, data):

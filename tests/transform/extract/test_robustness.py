@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from transform.extract import extract_source
@@ -58,3 +60,23 @@ def test_garbage_never_raises() -> None:
         b"((((((((((" * 200,
     ):
         assert extract_source(data, "x.ex").path == "x.ex"
+
+
+def test_mutated_sources_never_raise_and_keep_sane_spans(fixtures_dir) -> None:
+    """Random cuts, deletions and insertions of Elixir tokens: every record stays well-formed."""
+    rng = random.Random(7)
+    sources = [p.read_bytes() for p in sorted(fixtures_dir.rglob("*.ex"))]
+    tokens = [b"end", b"do", b'"""', b"(", b")", b'"', b"def ", b"@doc ", b"defmodule ", b"#{"]
+    for _ in range(150):
+        data = bytearray(rng.choice(sources))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.5:
+                del data[at : at + rng.randint(1, 30)]
+            else:
+                data[at:at] = rng.choice(tokens)
+        result = extract_source(bytes(data), "m.ex")
+        assert not any(p.startswith("internal_error") for p in result.problems)
+        lines = data.count(b"\n") + 1
+        for record in (*result.modules, *result.functions):
+            assert 1 <= record.start_line <= record.end_line <= lines
