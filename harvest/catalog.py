@@ -52,6 +52,9 @@ class Catalog:
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
 
+    def executemany(self, sql: str, rows: Any) -> None:
+        self.con.executemany(sql, rows)
+
     def fetchall(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         return self.execute(sql, params).fetchall()
 

@@ -35,7 +35,9 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def main(prog: str, description: str, commands: dict[str, str], argv: Sequence[str] | None = None) -> int:
+def main(
+    prog: str, description: str, commands: dict[str, str], argv: Sequence[str] | None = None
+) -> int:
     """Parse `argv`, import the chosen subcommand's module and run it."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -58,7 +60,10 @@ def main(prog: str, description: str, commands: dict[str, str], argv: Sequence[s
         print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, SettingsError) else 1
     except KeyboardInterrupt:
-        print(f"{prog} {args.command}: interrupted; rerun to continue where it stopped", file=sys.stderr)
+        print(
+            f"{prog} {args.command}: interrupted; rerun to continue where it stopped",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -31,9 +31,16 @@ class ProgressReporter:
     every `log_every` seconds so long jobs still show they are alive.
     """
 
-    def __init__(self, description: str, total: int | None = None, *, unit: str = "items",
-                 show_bytes: bool = False, log_every: float = 10.0,
-                 force_terminal: bool | None = None) -> None:
+    def __init__(
+        self,
+        description: str,
+        total: int | None = None,
+        *,
+        unit: str = "items",
+        show_bytes: bool = False,
+        log_every: float = 10.0,
+        force_terminal: bool | None = None,
+    ) -> None:
         self.description = description
         self.total = total
         self.unit = unit
@@ -47,11 +54,18 @@ class ProgressReporter:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         if console.is_terminal:
-            columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TextColumn(unit)]
+            columns: list[Any] = [
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(unit),
+            ]
             if show_bytes:
-                columns += [TextColumn("•"), DownloadColumn(binary_units=True),
-                            TransferSpeedColumn()]
+                columns += [
+                    TextColumn("•"),
+                    DownloadColumn(binary_units=True),
+                    TransferSpeedColumn(),
+                ]
             columns += [TextColumn("•"), TimeElapsedColumn()]
             self._progress = Progress(*columns, console=console, transient=False)
 
@@ -84,10 +98,22 @@ class ProgressReporter:
     def _log_line(self, now: float) -> None:
         elapsed = max(now - self.started, 1e-9)
         total = f"/{self.total}" if self.total is not None else ""
-        extra = f", {self.bytes / 2**20:.1f} MiB ({self.bytes / 2**20 / elapsed:.2f} MiB/s)" \
-            if self.show_bytes else ""
-        log.info("%s: %d%s %s%s, %.0fs elapsed, %.1f %s/s", self.description, self.count, total,
-                 self.unit, extra, elapsed, self.count / elapsed, self.unit)
+        extra = (
+            f", {self.bytes / 2**20:.1f} MiB ({self.bytes / 2**20 / elapsed:.2f} MiB/s)"
+            if self.show_bytes
+            else ""
+        )
+        log.info(
+            "%s: %d%s %s%s, %.0fs elapsed, %.1f %s/s",
+            self.description,
+            self.count,
+            total,
+            self.unit,
+            extra,
+            elapsed,
+            self.count / elapsed,
+            self.unit,
+        )
 
 
 def print_summary(title: str, rows: Mapping[str, Any], *, file: Any = None) -> None:

@@ -49,7 +49,9 @@ def add_model_flags(
         if default not in (None, [], ()) and not isinstance(default, BaseModel):
             help_text += f" (default: {default})"
         kwargs: dict[str, Any] = {"dest": name, "default": None, "help": help_text}
-        if annotation is SecretStr or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        if annotation is SecretStr or (
+            isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        ):
             continue
         if annotation is bool:
             parser.add_argument(_flag(name), action=argparse.BooleanOptionalAction, **kwargs)
@@ -58,7 +60,9 @@ def add_model_flags(
         elif origin in (list, tuple):
             (item,) = typing.get_args(annotation)[:1]
             item = item if item in (int, float, Path) else str
-            parser.add_argument(_flag(name), action="append", type=item, metavar=name.upper(), **kwargs)
+            parser.add_argument(
+                _flag(name), action="append", type=item, metavar=name.upper(), **kwargs
+            )
         elif annotation in (int, float, Path):
             parser.add_argument(_flag(name), type=annotation, metavar=name.upper(), **kwargs)
         elif annotation is str or origin is None:

@@ -1,4 +1,4 @@
-"""`python -m train qlora|plan|merge|export|eval`: fine-tune, size, merge, serve and score models."""
+"""`python -m train qlora|plan|merge|export|eval`: fine-tune, size, merge, serve, score."""
 
 import sys
 

@@ -1,0 +1,1 @@
+"""Hex.pm: the signed registry, package tarballs and the crawler that mirrors them."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the crawlers: client, retry policy, rate limiter, streaming download."""

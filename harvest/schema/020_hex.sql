@@ -47,3 +47,7 @@ CREATE TABLE IF NOT EXISTS hex_registry_cache (
     body_sha256 VARCHAR,           -- the cached signed body, kept in the blob store
     fetched_at  TIMESTAMP NOT NULL
 );
+
+-- Set when a package disappears from /versions (Hex deletes new packages within 24 h and
+-- administrators may remove anything); the rows stay so snapshots remain explainable.
+ALTER TABLE hex_releases ADD COLUMN IF NOT EXISTS removed_at TIMESTAMP;

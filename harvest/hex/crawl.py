@@ -1,0 +1,478 @@
+"""Mirrors Hex.pm: registry diff -> package info -> verified tarballs -> blob store + catalog.
+
+One worker per package in flight (`concurrency` of them); a single writer task owns the
+catalog connection, so each release's rows land in one transaction. A rerun repeats nothing
+that finished: registry resources come back as 304s, finished releases are skipped, and a
+verified tarball already on disk is reused instead of downloaded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from harvest.archive import ArchiveLimits
+from harvest.catalog import Catalog
+from harvest.hex import registry, repo, state
+from harvest.hex.api import ApiCounters, iter_package_stats
+from harvest.hex.config import HexSettings, keep_path
+from harvest.hex.errors import RegistryError, TarballError
+from harvest.hex.select import RETRYABLE_SKIPS, Choice, choose_releases, registry_changed
+from harvest.hex.tarball import read_tarball
+from harvest.hex.versions import is_prerelease, latest_stable
+from harvest.net.download import ChecksumMismatch, DownloadTooLarge
+from harvest.net.ratelimit import HeaderRateLimiter
+from harvest.net.retry import is_transient
+from harvest.progress import ProgressReporter
+from harvest.store import BlobStore
+
+log = logging.getLogger("elixir_harvest.hex")
+
+
+class RegistryUnavailable(RuntimeError):
+    """/versions could not be fetched or trusted: nothing can be crawled."""
+
+
+@dataclass
+class CrawlCounts:
+    packages_in_registry: int = 0
+    packages_selected: int = 0
+    packages_unchanged: int = 0
+    fetched: int = 0
+    reused_tarballs: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    bytes_downloaded: int = 0
+    removed_packages: int = 0
+    registry_not_modified: int = 0
+    api_requests: int = 0
+    api_throttled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def record(self, row: state.ReleaseRow) -> None:
+        if row.status == "fetched":
+            self.fetched += 1
+        elif row.status == "skipped":
+            self.skipped += 1
+        elif row.status == "failed":
+            self.failed += 1
+            self.errors.append(f"{row.package} {row.version}: {row.error}")
+        elif row.status == "quarantined":
+            self.quarantined += 1
+            self.errors.append(f"{row.package} {row.version} quarantined: {row.error}")
+
+
+# (status, outer_checksum, error) of a release already in the catalog.
+ReleaseState = tuple[str, str | None, str | None]
+
+
+@dataclass
+class HexCrawler:
+    settings: HexSettings
+    catalog: Catalog
+    store: BlobStore
+    client: httpx.AsyncClient
+    public_key: bytes
+    reporter: ProgressReporter
+    now: Callable[[], datetime] = state.utcnow
+    counts: CrawlCounts = field(default_factory=CrawlCounts)
+    batch: state.Batch = field(default_factory=state.Batch)
+    cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    flush_interval: float = 1.0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    # -- registry ---------------------------------------------------------------------------
+
+    async def fetch_signed(self, url: str) -> bytes | None:
+        """A registry body, from the network or (on 304) from the cache; None if missing."""
+        etag, cached_sha = self.cache.get(url, (None, None))
+        if cached_sha and not self.store.exists(cached_sha):
+            etag, cached_sha = None, None
+        response = await repo.fetch_registry(self.client, url, etag, self.settings.retries)
+        if response.status == 304 and cached_sha:
+            self.counts.registry_not_modified += 1
+            return await anyio.to_thread.run_sync(self.store.read, cached_sha)
+        if response.status != 200 or response.body is None:
+            return None
+        sha = await anyio.to_thread.run_sync(self.store.put, response.body)
+        self.cache[url] = self.batch.cache[url] = (response.etag, sha)
+        return response.body
+
+    async def load_registry(
+        self,
+    ) -> tuple[list[registry.VersionsEntry], dict[str, registry.NameEntry]]:
+        url = repo.resource_url(self.settings.repo_url, "versions")
+        try:
+            body = await self.fetch_signed(url)
+        except (httpx.HTTPError, Exception) as exc:
+            if not is_transient(exc):
+                raise
+            raise RegistryUnavailable(f"{url} is unreachable after retries: {exc}") from exc
+        if body is None:
+            raise RegistryUnavailable(f"{url} did not return a registry")
+        try:
+            versions = registry.decode_versions(body, self.public_key, self.settings.repository)
+        except RegistryError as exc:
+            raise RegistryUnavailable(f"{url} rejected: {exc}") from exc
+        names: dict[str, registry.NameEntry] = {}
+        names_url = repo.resource_url(self.settings.repo_url, "names")
+        try:
+            names_body = await self.fetch_signed(names_url)
+            if names_body is not None:
+                for entry in registry.decode_names(
+                    names_body, self.public_key, self.settings.repository
+                ):
+                    names[entry.name] = entry
+        except RegistryError as exc:
+            # /names only refines change detection; a bad one is reported, never trusted.
+            self.counts.errors.append(f"{names_url} rejected: {exc}")
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.counts.errors.append(f"{names_url} unreachable: {exc}")
+        return versions, names
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def select(self, versions: list[registry.VersionsEntry]) -> list[registry.VersionsEntry]:
+        by_name = {e.name: e for e in versions}
+        if self.settings.package:
+            missing = [n for n in self.settings.package if n not in by_name]
+            for name in missing:
+                self.counts.failed += 1
+                self.counts.errors.append(f"{name}: not in the registry")
+            chosen = [by_name[n] for n in self.settings.package if n in by_name]
+        else:
+            chosen = sorted(versions, key=lambda e: e.name)
+        return chosen[: self.settings.limit] if self.settings.limit else chosen
+
+    def needs_work(
+        self,
+        entry: registry.VersionsEntry,
+        known: state.KnownPackage | None,
+        releases: dict[str, ReleaseState],
+        names: dict[str, registry.NameEntry],
+    ) -> bool:
+        if known is None or registry_changed(entry, known.versions, known.retired):
+            return True
+        name_entry = names.get(entry.name)
+        if name_entry and name_entry.updated_at != known.registry_updated_at:
+            return True
+        if not releases:
+            return True
+        if self.settings.releases == "all" and set(entry.versions) - set(releases):
+            return True
+        return any(
+            status == "failed"
+            or (status == "skipped" and (error or "").startswith(RETRYABLE_SKIPS))
+            for status, _checksum, error in releases.values()
+        )
+
+    # -- one package ------------------------------------------------------------------------
+
+    async def process_package(
+        self,
+        entry: registry.VersionsEntry,
+        known: state.KnownPackage | None,
+        releases: dict[str, ReleaseState],
+        names: dict[str, registry.NameEntry],
+    ) -> None:
+        url = repo.package_url(self.settings.repo_url, entry.name)
+        try:
+            body = await self.fetch_signed(url)
+            if body is None:
+                raise RegistryError(f"{url} is missing")
+            info = registry.decode_package(
+                body, self.public_key, entry.name, self.settings.repository
+            )
+        except Exception as exc:
+            if not (isinstance(exc, RegistryError) or is_transient(exc)):
+                raise
+            self._fail_package(entry, f"registry: {exc}")
+            return
+        now = self.now()
+        min_age = timedelta(minutes=self.settings.min_age_minutes)
+        for choice in choose_releases(info.releases, self.settings.releases, now, min_age):
+            row = await self.process_choice(
+                entry.name, choice, releases.get(choice.release.version)
+            )
+            if row is not None:
+                self.batch.releases[(row.package, row.version)] = row
+                self.counts.record(row)
+        name_entry = names.get(entry.name)
+        self.batch.packages[entry.name] = state.PackageRow(
+            entry,
+            latest_stable(entry.versions),
+            name_entry.updated_at if name_entry else None,
+            self.cache.get(url, (None, ""))[0],
+        )
+
+    def _fail_package(self, entry: registry.VersionsEntry, error: str) -> None:
+        targets = (
+            entry.versions
+            if self.settings.releases == "all"
+            else ([latest_stable(entry.versions) or entry.versions[-1]] if entry.versions else [])
+        )
+        for version in targets:
+            row = state.ReleaseRow(
+                entry.name, version, "failed", error=error, is_prerelease=is_prerelease(version)
+            )
+            self.counts.record(row)
+            self.batch.releases[(row.package, row.version)] = row
+
+    async def process_choice(
+        self, name: str, choice: Choice, previous: ReleaseState | None
+    ) -> state.ReleaseRow | None:
+        rel = choice.release
+        base = self._base_row(name, rel)
+        if choice.skip_reason:
+            return state.ReleaseRow(**{**base, "status": "skipped", "error": choice.skip_reason})
+        if previous and previous[0] in state.FINAL_STATUSES and previous[1] == rel.outer_checksum:
+            self.counts.unchanged += 1
+            self.batch.retirements[(name, rel.version)] = (rel.retired_reason, rel.retired_message)
+            return None
+        return await self.fetch_release(name, rel, base)
+
+    def _base_row(self, name: str, rel: registry.Release) -> dict[str, Any]:
+        return {
+            "package": name,
+            "version": rel.version,
+            "status": "failed",
+            "outer_checksum": rel.outer_checksum,
+            "retired_reason": rel.retired_reason,
+            "retired_message": rel.retired_message,
+            "published_at": rel.published_at,
+            "is_prerelease": is_prerelease(rel.version),
+            "requirements": [
+                {
+                    "name": d.package,
+                    "app": d.app or d.package,
+                    "requirement": d.requirement,
+                    "optional": d.optional,
+                    "repository": d.repository,
+                }
+                for d in rel.dependencies
+            ],
+        }
+
+    # -- one release ------------------------------------------------------------------------
+
+    def tarball_path(self, name: str, version: str) -> Path:
+        return self.data_dir / "tarballs" / name / f"{name}-{version}.tar"
+
+    async def fetch_release(
+        self, name: str, rel: registry.Release, base: dict[str, Any]
+    ) -> state.ReleaseRow:
+        dest = self.tarball_path(name, rel.version)
+        try:
+            size = await self._ensure_tarball(name, rel, dest)
+        except (ChecksumMismatch, DownloadTooLarge) as exc:
+            reason = "outer_checksum_mismatch" if isinstance(exc, ChecksumMismatch) else "too_large"
+            return state.ReleaseRow(
+                **{**base, "status": "quarantined", "error": f"{reason}: {exc}"}
+            )
+        except FileNotFoundError as exc:
+            return state.ReleaseRow(**{**base, "error": str(exc)})
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return state.ReleaseRow(**{**base, "error": f"download failed: {exc}"})
+        try:
+            parsed = await anyio.to_thread.run_sync(self._unpack, dest, name, rel.version)
+        except TarballError as exc:
+            await anyio.to_thread.run_sync(self._quarantine, dest, str(exc))
+            return state.ReleaseRow(**{**base, "status": "quarantined", "error": str(exc)})
+        meta, inner, files = parsed
+        if not self.settings.keep_tarballs:
+            dest.unlink(missing_ok=True)
+        return state.ReleaseRow(
+            **{
+                **base,
+                "status": "fetched",
+                "error": None,
+                "inner_checksum": inner,
+                "licenses": meta.licenses,
+                "app": meta.app,
+                "description": meta.description,
+                "build_tools": meta.build_tools,
+                "elixir_requirement": meta.elixir,
+                "links": meta.links,
+                "tarball_bytes": size,
+                "files": files,
+            }
+        )
+
+    async def _ensure_tarball(self, name: str, rel: registry.Release, dest: Path) -> int:
+        """A verified tarball at `dest`: reused if already there, else downloaded (twice at most
+        on a checksum mismatch, as Mix does)."""
+        if dest.is_file():
+            digest = await anyio.to_thread.run_sync(_sha256_file, dest)
+            if rel.outer_checksum is None or digest == rel.outer_checksum:
+                self.counts.reused_tarballs += 1
+                return dest.stat().st_size
+            dest.unlink()
+        url = repo.tarball_url(self.settings.repo_url, name, rel.version)
+        for attempt in (1, 2):
+            try:
+                result = await repo.download_tarball(
+                    self.client,
+                    url,
+                    dest,
+                    expected_sha256=rel.outer_checksum,
+                    max_bytes=self.settings.max_tarball_bytes,
+                    attempts=self.settings.retries,
+                )
+            except ChecksumMismatch:
+                if attempt == 2:
+                    raise
+                continue
+            if result.status != 200:
+                raise FileNotFoundError(f"tarball {url} answered HTTP {result.status}")
+            self.counts.bytes_downloaded += result.size
+            self.reporter.advance(0, result.size)
+            return result.size
+        raise AssertionError("unreachable")
+
+    def _unpack(
+        self, path: Path, name: str, version: str
+    ) -> tuple[Any, str, tuple[tuple[str, str, int], ...]]:
+        limits = ArchiveLimits(
+            max_total_bytes=self.settings.max_contents_bytes,
+            max_member_bytes=self.settings.max_tarball_bytes * 8,
+        )
+        with path.open("rb") as handle:
+            tarball = read_tarball(handle, want=keep_path, limits=limits)
+        meta = tarball.metadata
+        if meta.name != name or meta.version != version:
+            raise TarballError(
+                "metadata_mismatch",
+                f"metadata says {meta.name} {meta.version}, registry {name} {version}",
+            )
+        files = tuple((m.path, self.store.put(m.data), len(m.data)) for m in tarball.contents)
+        return meta, tarball.inner_checksum, files
+
+    def _quarantine(self, path: Path, reason: str) -> None:
+        """Keep the offending tarball for inspection, out of the mirror."""
+        target = self.data_dir / "quarantine" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            shutil.move(path, target)
+        target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
+
+    # -- API extras -------------------------------------------------------------------------
+
+    async def fetch_stats(self, api_client: httpx.AsyncClient, names: list[str] | None) -> None:
+        limiter = HeaderRateLimiter(self.settings.api_budget)
+        counters = ApiCounters()
+        try:
+            async for stats in iter_package_stats(
+                api_client,
+                self.settings.api_url,
+                limiter,
+                counters,
+                names=names,
+                attempts=self.settings.retries,
+            ):
+                self.batch.stats[stats.name] = stats
+        except Exception as exc:
+            # Download counts are extras: a failure is reported, the mirror still completes.
+            if not (is_transient(exc) or isinstance(exc, httpx.HTTPStatusError | ValueError)):
+                raise
+            self.counts.errors.append(f"API extras incomplete: {exc}")
+        self.counts.api_requests = counters.requests
+        self.counts.api_throttled = counters.throttled
+
+    # -- the whole crawl --------------------------------------------------------------------
+
+    async def run(self, api_client: httpx.AsyncClient | None = None) -> CrawlCounts:
+        self.cache = state.load_cache(self.catalog)
+        versions, names = await self.load_registry()
+        self.counts.packages_in_registry = len(versions)
+        selected = self.select(versions)
+        self.counts.packages_selected = len(selected)
+        known = state.load_known_packages(self.catalog)
+        per_package: dict[str, dict[str, ReleaseState]] = {}
+        for (pkg, ver), value in state.load_release_states(self.catalog).items():
+            per_package.setdefault(pkg, {})[ver] = value
+        todo = [
+            e
+            for e in selected
+            if self.needs_work(e, known.get(e.name), per_package.get(e.name, {}), names)
+        ]
+        self.counts.packages_unchanged = len(selected) - len(todo)
+        self.reporter.set_total(len(todo))
+        done = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._flusher, done)
+            async with anyio.create_task_group() as workers:
+                if api_client is not None and self.settings.api_extras:
+                    subset = self.settings.package or self.settings.limit
+                    workers.start_soon(
+                        self.fetch_stats, api_client, [e.name for e in selected] if subset else None
+                    )
+                queue_send, queue_receive = anyio.create_memory_object_stream[
+                    registry.VersionsEntry
+                ](0)
+                for _ in range(self.settings.concurrency):
+                    workers.start_soon(
+                        self._worker, queue_receive.clone(), known, per_package, names
+                    )
+                queue_receive.close()
+                async with queue_send:
+                    for entry in todo:
+                        await queue_send.send(entry)
+            done.set()
+        if not self.settings.package and not self.settings.limit:
+            self.counts.removed_packages = state.mark_removed(
+                self.catalog, {e.name for e in versions}
+            )
+        return self.counts
+
+    async def _worker(
+        self,
+        queue: Any,
+        known: dict[str, state.KnownPackage],
+        per_package: dict[str, dict[str, ReleaseState]],
+        names: dict[str, registry.NameEntry],
+    ) -> None:
+        async with queue:
+            async for entry in queue:
+                await self.process_package(
+                    entry, known.get(entry.name), per_package.get(entry.name, {}), names
+                )
+                self.reporter.advance(1)
+
+    async def _flusher(self, done: anyio.Event) -> None:
+        """The only code that writes to the catalog during a crawl: a batch per interval,
+        in a thread, so downloads go on while DuckDB commits."""
+        while True:
+            finished = done.is_set()
+            if len(self.batch):
+                batch, self.batch = self.batch, state.Batch()
+                await anyio.to_thread.run_sync(state.write_batch, self.catalog, batch)
+            if finished:
+                return
+            with anyio.move_on_after(self.flush_interval):
+                await done.wait()
+
+
+def _sha256_file(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()

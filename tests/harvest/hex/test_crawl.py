@@ -1,0 +1,299 @@
+"""`python -m harvest hex` against a real loopback Hex server: happy path, faults, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.fakes.hex_server import FakePackage, FakeRelease, HexServer, recent
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _lib(name: str, body: str = "") -> dict[str, bytes]:
+    mod = name.title().replace("_", "")
+    source = f'defmodule {mod} do\n  @doc "Hi."\n  def hi, do: :hi\n{body}end\n'
+    return {
+        f"lib/{name}.ex": source.encode(),
+        "lib/shared.ex": b"defmodule Shared do\nend\n",
+        "README.md": b"# readme\n",
+    }
+
+
+def harvest(
+    server: HexServer, tmp: Path, *extra: str, env: dict[str, str] | None = None, wait: bool = True
+) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
+    key = tmp / "key.pem"
+    key.write_bytes(server.repo.public_key)
+    cmd = [
+        sys.executable,
+        "-m",
+        "harvest",
+        "hex",
+        "--repo-url",
+        server.url,
+        "--api-url",
+        f"{server.url}/api",
+        "--repo-public-key",
+        str(key),
+        "--catalog",
+        str(tmp / "catalog.duckdb"),
+        "--data-dir",
+        str(tmp / "data"),
+        "--retries",
+        "3",
+        *extra,
+    ]
+    full_env = {**os.environ, **(env or {})}
+    if not wait:
+        return subprocess.Popen(
+            cmd, cwd=ROOT, env=full_env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def query(tmp: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(tmp / "catalog.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def tarball_requests(server: HexServer) -> int:
+    return sum(n for path, n in server.repo.requests.items() if path.startswith("/tarballs/"))
+
+
+def test_mirror_then_rerun_fetches_only_what_changed(tmp_path: Path) -> None:
+    packages = [
+        FakePackage(
+            "alpha",
+            [
+                FakeRelease("0.1.0", _lib("alpha")),
+                FakeRelease("0.2.0", _lib("alpha", "  def x, do: 1\n")),
+            ],
+        ),
+        FakePackage(
+            "beta",
+            [
+                FakeRelease("1.0.0", _lib("beta"), licenses=("Apache-2.0", "MIT")),
+                FakeRelease("1.1.0", _lib("beta"), retired="security"),
+            ],
+        ),
+        FakePackage("gamma", [FakeRelease("0.1.0-rc.1", _lib("gamma"))]),
+        FakePackage(
+            "delta",
+            [
+                FakeRelease("1.0.0", _lib("delta")),
+                FakeRelease("1.0.1", _lib("delta"), published_at=recent()),
+            ],
+        ),
+    ]
+    with HexServer(packages) as server:
+        first = harvest(server, tmp_path)
+        assert first.returncode == 0, first.stderr
+        rows = query(
+            tmp_path,
+            "SELECT package, version, status, coalesce(error, '') FROM hex_releases ORDER BY 1, 2",
+        )
+        assert [(p, v, s) for p, v, s, _ in rows] == [
+            ("alpha", "0.2.0", "fetched"),
+            ("beta", "1.0.0", "fetched"),
+            ("beta", "1.1.0", "skipped"),
+            ("delta", "1.0.0", "fetched"),
+            ("delta", "1.0.1", "skipped"),
+            ("gamma", "0.1.0-rc.1", "skipped"),
+        ]
+        reasons = {(p, v): e for p, v, _, e in rows}
+        assert reasons[("beta", "1.1.0")] == "retired:security"
+        assert reasons[("delta", "1.0.1")].startswith("too_new")
+        files = query(tmp_path, "SELECT origin, path, license FROM source_files ORDER BY 1, 2")
+        assert ("beta", "lib/beta.ex", "Apache-2.0 OR MIT") in files
+        assert all(not path.endswith(".md") for _, path, _ in files)
+        # lib/shared.ex is identical in three packages: stored once
+        blobs = list((tmp_path / "data" / "objects").rglob("*"))
+        shared = query(
+            tmp_path, "SELECT DISTINCT sha256 FROM source_files WHERE path = 'lib/shared.ex'"
+        )
+        assert len(shared) == 1 and sum(b.name == shared[0][0] for b in blobs) == 1
+        assert (
+            query(tmp_path, "SELECT count(*) FROM hex_packages WHERE downloads_all IS NOT NULL")[0][
+                0
+            ]
+            == 4
+        )
+        downloads = tarball_requests(server)
+        assert downloads == 3
+
+        second = harvest(server, tmp_path)
+        assert second.returncode == 0, second.stderr
+        assert tarball_requests(server) == downloads  # nothing downloaded again
+        assert server.repo.status_counts[304] >= 2
+        assert query(tmp_path, "SELECT count(*) FROM source_files")[0][0] == len(files)
+
+
+def test_faults_are_retried_or_quarantined(tmp_path: Path) -> None:
+    packages = [
+        FakePackage("flaky", [FakeRelease("1.0.0", _lib("flaky"))]),
+        FakePackage("cut", [FakeRelease("1.0.0", _lib("cut"))]),
+        FakePackage("badsum", [FakeRelease("1.0.0", _lib("badsum"), variant="wrong_checksum")]),
+        FakePackage("escape", [FakeRelease("1.0.0", _lib("escape"), variant="traversal")]),
+        FakePackage("linky", [FakeRelease("1.0.0", _lib("linky"), variant="symlink_escape")]),
+        FakePackage("bomb", [FakeRelease("1.0.0", _lib("bomb"), variant="bomb")]),
+        FakePackage("forged", [FakeRelease("1.0.0", _lib("forged"))], bad_signature=True),
+        FakePackage("imposter", [FakeRelease("1.0.0", _lib("imposter"))], wrong_name=True),
+    ]
+    with HexServer(packages) as server:
+        server.repo.faults["/tarballs/flaky-1.0.0.tar"] += ["500", "reset"]
+        server.repo.faults["/tarballs/cut-1.0.0.tar"] += ["truncate"]
+        server.repo.faults["/packages/flaky"] += ["502"]
+        result = harvest(server, tmp_path)
+        assert result.returncode == 1  # quarantines and failures make the run fail
+        status = dict(
+            ((p, s) for p, s in query(tmp_path, "SELECT package, status FROM hex_releases"))
+        )
+        assert status == {
+            "flaky": "fetched",
+            "cut": "fetched",
+            "badsum": "quarantined",
+            "escape": "quarantined",
+            "linky": "quarantined",
+            "bomb": "quarantined",
+            "forged": "failed",
+            "imposter": "failed",
+        }
+        errors = dict(
+            query(tmp_path, "SELECT package, error FROM hex_releases WHERE error IS NOT NULL")
+        )
+        assert "outer_checksum_mismatch" in errors["badsum"]
+        assert "unsafe_path" in errors["escape"] and "symlink_escape" in errors["linky"]
+        assert "contents_too_large" in errors["bomb"]
+        assert "signature" in errors["forged"] and "someone_else" in errors["imposter"]
+        assert server.repo.requests["/tarballs/badsum-1.0.0.tar"] == 2  # deleted and refetched once
+        quarantine = tmp_path / "data" / "quarantine"
+        assert (quarantine / "escape-1.0.0.reason.txt").is_file()
+        written = {p.resolve() for p in tmp_path.rglob("*")}
+        assert all(str(p).startswith(str(tmp_path.resolve())) for p in written)
+        assert not list(tmp_path.rglob("escape.ex"))
+        assert "quarantined" in result.stderr
+
+
+def test_bad_versions_signature_is_a_hard_error(tmp_path: Path) -> None:
+    with HexServer([FakePackage("a", [FakeRelease("1.0.0", _lib("a"))])]) as server:
+        (tmp_path / "other.pem").write_bytes(HexServer([]).repo.public_key)
+        result = harvest(server, tmp_path, "--repo-public-key", str(tmp_path / "other.pem"))
+        assert result.returncode == 1
+        assert "signature" in result.stderr and "Traceback" not in result.stderr
+        assert query(tmp_path, "SELECT count(*) FROM hex_releases")[0][0] == 0
+
+
+def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
+    packages = [
+        FakePackage(f"pkg{i:03d}", [FakeRelease("1.0.0", _lib(f"pkg{i:03d}"))]) for i in range(60)
+    ]
+    with HexServer(packages, delay=0.02) as server:
+        proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
+        assert isinstance(proc, subprocess.Popen)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and tarball_requests(server) < 15:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        before = tarball_requests(server)
+        assert 0 < before < 60
+        done = harvest(server, tmp_path, "--concurrency", "4")
+        assert done.returncode == 0, done.stderr
+        assert query(
+            tmp_path,
+            "SELECT count(*), count(DISTINCT package) FROM hex_releases WHERE status = 'fetched'",
+        )[0] == (60, 60)
+        assert query(tmp_path, "SELECT count(*) FROM source_files")[0][0] == 180
+        # only tarballs that were in flight when killed may be fetched a second time
+        assert tarball_requests(server) <= 60 + 4
+        assert not list((tmp_path / "data").rglob("*.tmp"))
+
+
+def test_second_concurrent_harvest_fails_fast(tmp_path: Path) -> None:
+    packages = [FakePackage(f"p{i}", [FakeRelease("1.0.0", _lib(f"p{i}"))]) for i in range(20)]
+    with HexServer(packages, delay=0.05) as server:
+        first = harvest(server, tmp_path, "--concurrency", "1", wait=False)
+        assert isinstance(first, subprocess.Popen)
+        time.sleep(1.5)
+        started = time.monotonic()
+        second = harvest(server, tmp_path)
+        assert time.monotonic() - started < 15
+        assert second.returncode == 1 and "in use by pid" in second.stderr
+        assert first.wait(timeout=60) == 0
+        assert (
+            query(tmp_path, "SELECT count(*) FROM hex_releases WHERE status='fetched'")[0][0] == 20
+        )
+
+
+def test_api_budget_follows_advertised_limit(tmp_path: Path) -> None:
+    names = [f"api{i}" for i in range(8)]
+    packages = [FakePackage(n, [FakeRelease("1.0.0", _lib(n))]) for n in names]
+    with HexServer(packages, api_limit=3, api_window=1.0) as server:
+        args = [a for n in names for a in ("--package", n)]
+        result = harvest(server, tmp_path, *args)
+        assert result.returncode == 0, result.stderr
+        assert server.repo.api_throttled == 0
+        assert (
+            query(tmp_path, "SELECT count(*) FROM hex_packages WHERE downloads_all IS NOT NULL")[0][
+                0
+            ]
+            == 8
+        )
+
+
+def test_hex_mirror_env_and_unknown_package(tmp_path: Path) -> None:
+    with HexServer([FakePackage("only", [FakeRelease("1.0.0", _lib("only"))])]) as server:
+        key = tmp_path / "key.pem"
+        key.write_bytes(server.repo.public_key)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harvest",
+                "hex",
+                "--repo-public-key",
+                str(key),
+                "--api-url",
+                f"{server.url}/api",
+                "--catalog",
+                str(tmp_path / "c.duckdb"),
+                "--data-dir",
+                str(tmp_path / "d"),
+                "--package",
+                "only",
+                "--package",
+                "missing",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "HEX_MIRROR": server.url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert "missing: not in the registry" in result.stderr
+        assert server.repo.requests["/tarballs/only-1.0.0.tar"] == 1
+
+
+@pytest.mark.parametrize(
+    "flag", [["--concurrency", "0"], ["--repo-url", "ftp://x"], ["--limit", "-1"]]
+)
+def test_bad_settings_are_clear(tmp_path: Path, flag: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "harvest", "hex", "--catalog", str(tmp_path / "c.duckdb"), *flag],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "invalid settings" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "c.duckdb").exists()
