@@ -165,12 +165,13 @@ class FileProcessor:
     def _instruct_units(self, job: FileJob, result: Any, generated: bool) -> list[Unit]:
         if not self.pair_files.check({"path": job.path, "generated": generated}):
             return []
-        modules = [self._reindented(m.to_dict()) for m in result.modules]
+        modules = [self._reindented(dict(vars(m))) for m in result.modules]
         moduledocs = {
             m["module"]: m.get("moduledoc") for m in modules if isinstance(m.get("moduledoc"), str)
         }
         units = []
-        for fn in (self._reindented(f.to_dict()) for f in result.functions):
+        # Shallow dicts (`vars`) are enough here and much cheaper than the recursive to_dict().
+        for fn in (self._reindented(dict(vars(f))) for f in result.functions):
             units.append(self._function_unit(job, fn, moduledocs.get(fn["module"])))
         for mod in modules:
             units.append(self._module_unit(job, mod))

@@ -44,13 +44,19 @@ class BenchmarkIndex:
 
     def matches(self, text: str) -> str | None:
         """'ngram' or 'substring' when `text` overlaps a benchmark, else None."""
-        if len(self.grams) and np.isin(self.ngram_hashes(text), self.grams).any():
+        if len(self.grams) and _any_in(self.ngram_hashes(text), self.grams):
             return "ngram"
         if self.short_texts:
             squashed = squash_space(text)
             if any(s in squashed for s in self.short_texts):
                 return "substring"
         return None
+
+
+def _any_in(values: np.ndarray, sorted_set: np.ndarray) -> bool:
+    """Whether any of `values` is in `sorted_set` (binary search; no sort of `values`)."""
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return bool((sorted_set[at] == values).any())
 
 
 def read_benchmark_texts(path: Path, fields: list[str]) -> list[str]:

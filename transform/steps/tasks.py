@@ -94,14 +94,15 @@ def code_to_doc(fn: Record, parts: dict[str, str], seed: int) -> tuple[str, str]
 
 
 def doctest_text(doctests: list[Any]) -> str:
-    """Doctests as iex transcript lines, whether given as dicts or (prompt, expected) pairs."""
+    """Doctests as iex transcript lines: Doctest records, dicts or (prompt, expected) pairs."""
     lines = []
     for test in doctests:
-        prompt, expected = (
-            (test.get("prompt"), test.get("expected"))
-            if isinstance(test, dict)
-            else (test[0], test[1])
-        )
+        if isinstance(test, dict):
+            prompt, expected = test.get("prompt"), test.get("expected")
+        elif hasattr(test, "prompt"):
+            prompt, expected = test.prompt, test.expected
+        else:
+            prompt, expected = test[0], test[1]
         lines += [
             f"iex> {p}" if i == 0 else f"...> {p}" for i, p in enumerate(str(prompt).splitlines())
         ]

@@ -7,7 +7,6 @@ import re
 import xxhash
 
 WORD = re.compile(r"\w+")
-SPACE = re.compile(r"\s+")
 
 
 def words(text: str) -> list[str]:
@@ -17,7 +16,7 @@ def words(text: str) -> list[str]:
 
 def squash_space(text: str) -> str:
     """Collapse every whitespace run to one space and strip the ends."""
-    return SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def code_key(code: str) -> str:
