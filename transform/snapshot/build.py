@@ -30,7 +30,13 @@ from transform.snapshot.collect import Collector
 from transform.snapshot.errors import SnapshotError, SnapshotExists
 from transform.snapshot.pool import run_jobs
 from transform.snapshot.worker import FileJob
-from transform.snapshot.writer import SPLITS, open_work_db, task_counts, write_split
+from transform.snapshot.writer import (
+    SPLITS,
+    open_work_db,
+    sql_literal,
+    task_counts,
+    write_split,
+)
 from transform.steps.dedup_minhash import cluster
 from transform.steps.license import LicenseFilter
 from transform.steps.split import assign_splits
@@ -252,7 +258,7 @@ def split_origins(cfg: BuildConfig, con: Any, globs: dict[str, str]) -> dict[str
     for config, glob in globs.items():
         origins |= set(
             con.execute(
-                f"SELECT DISTINCT source, origin FROM read_parquet('{glob}')"
+                f"SELECT DISTINCT source, origin FROM read_parquet({sql_literal(glob)})"
                 f" SEMI JOIN kept_{config} USING (unit)"
             ).fetchall()
         )
@@ -279,7 +285,7 @@ def split_origins(cfg: BuildConfig, con: Any, globs: dict[str, str]) -> dict[str
 def used_sources(con: Any, globs: dict[str, str]) -> pa.Table:
     """(source, origin, origin_version) of every row that made it into a shard."""
     parts = [
-        f"SELECT source, origin, origin_version FROM read_parquet('{g}')"
+        f"SELECT source, origin, origin_version FROM read_parquet({sql_literal(g)})"
         f" SEMI JOIN kept_{c} USING (unit)"
         for c, g in globs.items()
     ]

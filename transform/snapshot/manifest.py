@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,23 @@ LIBRARIES = (
 )
 
 
+def pipeline_commit() -> str:
+    """The git commit of the code that built the snapshot ("unknown" outside a checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
 def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
+    versions = {"python": platform.python_version(), "pipeline_commit": pipeline_commit()}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)

@@ -52,12 +52,17 @@ class Shard:
     rows: int
 
 
+def sql_literal(text: str) -> str:
+    """A SQL string literal (paths may contain quotes)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def open_work_db(work_dir: Path, threads: int) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that spills big sorts to the work directory."""
     con = duckdb.connect()
     con.execute(f"SET threads TO {int(threads)}")
     con.execute("SET memory_limit = '1GB'")
-    con.execute(f"SET temp_directory = '{work_dir / 'duckdb'}'")
+    con.execute(f"SET temp_directory = {sql_literal(str(work_dir / 'duckdb'))}")
     con.execute("SET preserve_insertion_order = true")
     return con
 
@@ -66,7 +71,8 @@ def kept_rows_sql(config: str, glob: str) -> str:
     """Spilled rows whose unit survived near-dedup, with their origin's split."""
     columns = [f.name for f in SCHEMAS[config] if f.name != "messages"]
     return (
-        f"SELECT {', '.join('s.' + c for c in columns)}, p.split FROM read_parquet('{glob}') s"
+        f"SELECT {', '.join('s.' + c for c in columns)}, p.split"
+        f" FROM read_parquet({sql_literal(glob)}) s"
         f" SEMI JOIN kept_{config} k ON s.unit = k.unit"
         " JOIN splits p ON s.source = p.source AND s.origin = p.origin"
     )
