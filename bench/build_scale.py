@@ -401,6 +401,17 @@ def recall(labels: np.ndarray, pairs: set[tuple[int, int]]) -> float:
     return sum(labels[a] == labels[b] for a, b in pairs) / len(pairs) if pairs else 1.0
 
 
+def extraction_throughput(texts: list[str]) -> float:
+    """MiB/s of tree-sitter extraction (one process) on the whole files among `texts`."""
+    from transform.extract import extract_source
+
+    files = [t.encode() for t in texts if t.startswith("defmodule") or "\ndefmodule" in t]
+    started = time.perf_counter()
+    for data in files:
+        extract_source(data, "lib/x.ex")
+    return sum(map(len, files)) / 2**20 / (time.perf_counter() - started)
+
+
 def compare_minhash(texts: list[str], repeats: int = 3) -> dict[str, float]:
     """Both methods on the same texts, alternating; the best of `repeats` runs each, because
     the shared 2-core machine is noisy."""
@@ -414,6 +425,7 @@ def compare_minhash(texts: list[str], repeats: int = 3) -> dict[str, float]:
     pairs = true_pairs(texts, [ours, theirs], cfg)
     mb = sum(len(t.encode()) for t in texts) / 2**20
     return {
+        "extract_mib_s": extraction_throughput(texts),
         "texts": len(texts),
         "mib": mb,
         "ours_s": ours_s,
@@ -473,6 +485,10 @@ def main() -> None:
     print(
         f"  speedup {result['speedup']:.1f}x on {result['texts']} texts "
         f"({result['mib']:.1f} MiB), {result['true_pairs']} pairs with Jaccard >= 0.7"
+    )
+    print(
+        f"  for scale: tree-sitter extraction of the same files, one process: "
+        f"{result['extract_mib_s']:.2f} MiB/s"
     )
     if args.keep is None:
         import shutil

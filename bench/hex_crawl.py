@@ -35,9 +35,10 @@ def make_packages(count: int, seed: int = 7) -> list[FakePackage]:
         files = {}
         for m in range(rng.randint(3, 12)):
             body = "\n".join(
-                f"  @doc \"{' '.join(rng.choices(WORDS, k=8))}\"\n"
+                f'  @doc "{" ".join(rng.choices(WORDS, k=8))}"\n'
                 f"  def f{j}(x), do: {{:{rng.choice(WORDS)}, x, {rng.randint(0, 10**9)}}}"
-                for j in range(rng.randint(10, 60)))
+                for j in range(rng.randint(10, 60))
+            )
             files[f"lib/{name}/m{m}.ex"] = f"defmodule M{i}.M{m} do\n{body}\nend\n".encode()
         packages.append(FakePackage(name, [FakeRelease("1.0.0", files)]))
     return packages
@@ -68,23 +69,52 @@ def run_once(count: int, concurrency: int) -> dict[str, float]:
         config = work / "curl.cfg"
         config.write_text("".join(f'url = "{u}"\noutput = "/dev/null"\n' for u in urls))
         curl_started = time.perf_counter()
-        subprocess.run(["curl", "--silent", "--parallel", "--parallel-max", str(concurrency),
-                        "--config", str(config)], check=True)
+        subprocess.run(
+            [
+                "curl",
+                "--silent",
+                "--parallel",
+                "--parallel-max",
+                str(concurrency),
+                "--config",
+                str(config),
+            ],
+            check=True,
+        )
         curl_seconds = time.perf_counter() - curl_started
         server.repo.requests.clear()
-        cmd = [sys.executable, "-m", "harvest", "hex", "--repo-url", server.url, "--api-url",
-               f"{server.url}/api", "--repo-public-key", str(work / "key.pem"), "--catalog",
-               str(work / "catalog.duckdb"), "--data-dir", str(work / "data"),
-               "--concurrency", str(concurrency)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "harvest",
+            "hex",
+            "--repo-url",
+            server.url,
+            "--api-url",
+            f"{server.url}/api",
+            "--repo-public-key",
+            str(work / "key.pem"),
+            "--catalog",
+            str(work / "catalog.duckdb"),
+            "--data-dir",
+            str(work / "data"),
+            "--concurrency",
+            str(concurrency),
+        ]
         seconds, peak, code = peak_rss_of(cmd)
         if code != 0:
             raise SystemExit(f"harvest exited {code}")
         threading.Event().wait(0.1)
         return {
-            "packages": count, "seconds": seconds, "tarballs_per_s": count / seconds,
-            "mb_per_s": total_bytes / 2**20 / seconds, "peak_rss_mb": peak / 2**20,
-            "curl_seconds": curl_seconds, "curl_mb_per_s": total_bytes / 2**20 / curl_seconds,
-            "ratio_vs_curl": curl_seconds / seconds, "api_429": server.repo.api_throttled,
+            "packages": count,
+            "seconds": seconds,
+            "tarballs_per_s": count / seconds,
+            "mb_per_s": total_bytes / 2**20 / seconds,
+            "peak_rss_mb": peak / 2**20,
+            "curl_seconds": curl_seconds,
+            "curl_mb_per_s": total_bytes / 2**20 / curl_seconds,
+            "ratio_vs_curl": curl_seconds / seconds,
+            "api_429": server.repo.api_throttled,
             "total_mb": total_bytes / 2**20,
         }
 
@@ -94,13 +124,18 @@ def main() -> None:
     parser.add_argument("--packages", type=int, nargs="+", default=[2000])
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    print(f"{'packages':>8} {'MiB':>7} {'wall s':>7} {'tar/s':>7} {'MiB/s':>7} {'RSS MiB':>8} "
-          f"{'curl s':>7} {'vs curl':>7} {'429s':>5}")
+    print(
+        f"{'packages':>8} {'MiB':>7} {'wall s':>7} {'tar/s':>7} {'MiB/s':>7} {'RSS MiB':>8} "
+        f"{'curl s':>7} {'vs curl':>7} {'429s':>5}"
+    )
     for count in args.packages:
         r = run_once(count, args.concurrency)
-        print(f"{r['packages']:>8} {r['total_mb']:>7.1f} {r['seconds']:>7.2f} "
-              f"{r['tarballs_per_s']:>7.1f} {r['mb_per_s']:>7.2f} {r['peak_rss_mb']:>8.1f} "
-              f"{r['curl_seconds']:>7.2f} {r['ratio_vs_curl']:>7.2f} {r['api_429']:>5}", flush=True)
+        print(
+            f"{r['packages']:>8} {r['total_mb']:>7.1f} {r['seconds']:>7.2f} "
+            f"{r['tarballs_per_s']:>7.1f} {r['mb_per_s']:>7.2f} {r['peak_rss_mb']:>8.1f} "
+            f"{r['curl_seconds']:>7.2f} {r['ratio_vs_curl']:>7.2f} {r['api_429']:>5}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
