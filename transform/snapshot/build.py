@@ -37,6 +37,7 @@ from transform.snapshot.writer import (
     task_counts,
     write_split,
 )
+from transform.steps.decontam import BenchmarkError, build_index
 from transform.steps.dedup_minhash import cluster
 from transform.steps.license import LicenseFilter
 from transform.steps.split import assign_splits
@@ -57,6 +58,7 @@ def build_snapshot(cfg: BuildConfig) -> BuildResult:
     if not cfg.version:
         raise SnapshotError("give the snapshot a name with --version (e.g. --version v3)")
     final = cfg.output_dir / cfg.version
+    _benchmark_hashes(cfg)  # fail before any work, not inside a worker
     if not cfg.catalog.is_file():
         raise SnapshotError(
             f"catalog {cfg.catalog} does not exist; run `python -m harvest hex`"
@@ -176,9 +178,11 @@ def _shard_rows(cfg: BuildConfig, config: str) -> int:
 
 
 def _benchmark_hashes(cfg: BuildConfig) -> dict[str, str]:
-    from transform.steps.decontam import build_index
-
-    return build_index(cfg.decontam).files
+    """SHA-256 per benchmark file; a missing or malformed file is a clear SnapshotError."""
+    try:
+        return build_index(cfg.decontam).files
+    except BenchmarkError as exc:
+        raise SnapshotError(str(exc)) from None
 
 
 def collect_rows(cfg: BuildConfig, catalog: Catalog, collector: Collector) -> Counter[str]:

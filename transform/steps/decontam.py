@@ -82,10 +82,9 @@ def build_index(cfg: DecontamConfig) -> BenchmarkIndex:
     grams, short, files, count = [], [], {}, 0
     index = BenchmarkIndex(cfg.ngram, np.zeros(0, np.uint64))
     for path in cfg.benchmarks:
-        files[Path(path).name] = (
-            hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else ""
-        )
-        for text in read_benchmark_texts(path, cfg.fields):
+        texts = read_benchmark_texts(path, cfg.fields)
+        files[Path(path).name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        for text in texts:
             count += 1
             if len(words(text)) >= cfg.ngram + 2:
                 grams.append(index.ngram_hashes(text))

@@ -194,6 +194,16 @@ def test_missing_or_empty_catalog_is_a_clear_error(tmp_path):
     assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").iterdir())
 
 
+def test_bad_benchmark_or_everything_filtered_is_a_clear_error(workspace, tmp_path):
+    missing = {"benchmarks": [str(tmp_path / "humaneval-elixir.jsonl")]}
+    with pytest.raises(SnapshotError, match=r"cannot read benchmark file .*humaneval-elixir"):
+        build_snapshot(make_config(workspace, "v-bench", decontam=missing))
+    with pytest.raises(SnapshotError, match="every row was filtered out"):
+        build_snapshot(make_config(workspace, "v-empty", licenses=["0BSD"]))
+    assert not (workspace / "datasets" / "v-bench").exists()
+    assert not (workspace / "datasets" / "v-empty").exists()
+
+
 def test_readable_by_datasets_and_duckdb(built):
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset(
