@@ -97,15 +97,16 @@ class FileProcessor:
             self.files["dropped_blob_missing"] += 1
             return FileOutput(counts=self._counts())
         result = self._extract(job, data)
+        if result is None:
+            return FileOutput(counts=self._counts())
         text = data.decode("utf-8", errors="replace")
         self.lines = text.splitlines()
         # Rows are cut from this text, so a clean file needs no per-row checks (the slow part).
         self.suspect = (bool(find_secrets(text)), self.index.matches(text) is not None)
         generated = is_generated(job.path, text)
         out = FileOutput()
-        if result is not None:
-            out.corpus = self._corpus_unit(job, data, text, generated, result)
-            out.units = self._instruct_units(job, result, generated)
+        out.corpus = self._corpus_unit(job, data, text, generated, result)
+        out.units = self._instruct_units(job, result, generated)
         self._attach_bands([u for u in [out.corpus, *out.units] if u is not None])
         out.counts = self._counts()
         return out
