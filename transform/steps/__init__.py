@@ -1,0 +1,1 @@
+"""Pure build steps: filters with counted outcomes, dedup, decontamination, tasks, splits."""

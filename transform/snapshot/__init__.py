@@ -1,0 +1,1 @@
+"""Versioned dataset snapshots: build, list, show and verify `datasets/<version>/`."""
