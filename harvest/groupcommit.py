@@ -28,8 +28,14 @@ class GroupWriter(Generic[T]):
         apply: Callable[[Sequence[T]], None],
         max_group: int = 500,
         before_commit: Callable[[], None] | None = None,
+        linger: float = 0.0,
     ) -> None:
+        """`linger` seconds: how long a group waits for company before it commits. A commit
+        costs milliseconds whatever its size, so a short linger turns a stream of one-row
+        commits into a few large ones; a crash loses at most that much finished work."""
         self._apply = apply
+        self._linger = linger
+        self._closing = asyncio.Event()
         self._before_commit = before_commit
         self._max_group = max_group
         self._queue: asyncio.Queue[T] = asyncio.Queue()
@@ -47,13 +53,33 @@ class GroupWriter(Generic[T]):
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            group = [await self._queue.get()]
-            while len(group) < self._max_group and not self._queue.empty():
-                group.append(self._queue.get_nowait())
+            group = await self._next_group(loop)
             await loop.run_in_executor(self._thread, self._commit, group)
             self.groups += 1
             for _ in group:
                 self._queue.task_done()
+
+    async def _next_group(self, loop: asyncio.AbstractEventLoop) -> list[T]:
+        group = [await self._queue.get()]
+        deadline = loop.time() + self._linger
+        while len(group) < self._max_group:
+            if not self._queue.empty():
+                group.append(self._queue.get_nowait())
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing.is_set():
+                break
+            getter = asyncio.ensure_future(self._queue.get())
+            closing = asyncio.ensure_future(self._closing.wait())
+            done, _ = await asyncio.wait(
+                {getter, closing}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            closing.cancel()
+            if getter not in done:
+                getter.cancel()
+                break
+            group.append(getter.result())
+        return group
 
     def _commit(self, group: list[T]) -> None:
         if self._before_commit is not None:
@@ -62,6 +88,7 @@ class GroupWriter(Generic[T]):
 
     async def close(self, *, flush: bool = True) -> None:
         """Commit everything submitted (unless the crawl is being abandoned), then stop."""
+        self._closing.set()
         try:
             if flush and self._task is not None:
                 drained = asyncio.create_task(self._queue.join())

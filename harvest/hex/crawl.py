@@ -413,7 +413,7 @@ class HexCrawler:
         the blob store before each commit so committed rows never point at lost files."""
         self.cache = state.load_cache(self.catalog)
         self.writer = GroupWriter(
-            partial(state.write_group, self.catalog), before_commit=self.store.sync
+            partial(state.write_group, self.catalog), before_commit=self.store.sync, linger=0.5
         )
         finished = False
         try:

@@ -69,3 +69,20 @@ def test_a_failed_group_stops_the_crawl(tmp_path: Path) -> None:
         asyncio.run(go())
     assert catalog.fetchall("SELECT count(*) FROM github_repos") == [(0,)]
     catalog.close()
+
+
+def test_linger_gathers_a_stream_into_few_groups() -> None:
+    groups: list[int] = []
+
+    async def go() -> None:
+        writer: GroupWriter[int] = GroupWriter(lambda g: groups.append(len(g)), linger=0.3)
+        for i in range(50):
+            writer.submit(i)
+            await asyncio.sleep(0.002)  # a steady stream, slower than an empty queue check
+        started = asyncio.get_running_loop().time()
+        await writer.close()
+        assert asyncio.get_running_loop().time() - started < 0.3  # close cuts the linger short
+
+    asyncio.run(go())
+    assert sum(groups) == 50
+    assert len(groups) <= 3
