@@ -23,7 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # a GenServer with a moduledoc. The split is per package, so one lands in validation.
 PACKAGES = ("tiny_math", "tiny_lists", "tiny_greeter", "tiny_counter")
 # The tiny byte-level tokenizer spends 90-350 tokens on a real row; 256 keeps every training
-# prompt whole (the 128 of configs/qlora-tiny-cpu.yaml would cut most prompts off).
+# row whole (the 128 of configs/qlora-tiny-cpu.yaml truncates most rows, some inside the prompt).
 SEQUENCE_LEN = 256
 # The runs overfit a handful of the snapshot's train rows, so 30 steps show a clear fall in loss.
 TRAIN_ROWS = 4
