@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from harvest.catalog import open_catalog
-from tests.train.conftest import FUNCTIONS
+from tests.train.conftest import snapshot_rows
 from train.data import IGNORE, encode_conversation, load_split
 from train.errors import TrainError
 from train.snapshot import resolve_snapshot
 from train.tiny import build_tokenizer
+from transform.config import TASKS
 
 MESSAGES = [
     {"role": "system", "content": "You write Elixir."},
@@ -70,6 +71,21 @@ def test_a_conversation_must_end_with_the_answer() -> None:
         encode_conversation(build_tokenizer(), MESSAGES[:2])
 
 
+def test_the_fixture_snapshot_comes_from_the_real_build(workspace: Path) -> None:
+    """Every task of the build and both splits of both configs, counted in the catalog."""
+    with open_catalog(workspace / "catalog.duckdb", write=False) as catalog:
+        counts = catalog.fetchone(
+            "SELECT rows_instruct_train, rows_instruct_validation, rows_corpus_train,"
+            " rows_corpus_validation FROM snapshots WHERE version = 'v1'"
+        )
+    assert counts is not None and min(counts) > 0, counts
+    instruct = snapshot_rows(workspace, "instruct", "train")
+    instruct += snapshot_rows(workspace, "instruct", "validation")
+    assert len(instruct) == counts[0] + counts[1]
+    assert {row["task"] for row in instruct} == set(TASKS)
+    assert {(row["source"], row["license"]) for row in instruct} == {("hex", "MIT")}
+
+
 def test_snapshot_splits_load_through_the_catalog(workspace: Path) -> None:
     with open_catalog(workspace / "catalog.duckdb", write=False) as catalog:
         snapshot = resolve_snapshot(catalog, None)
@@ -79,7 +95,8 @@ def test_snapshot_splits_load_through_the_catalog(workspace: Path) -> None:
     corpus = load_split(
         snapshot, "corpus", "validation", build_tokenizer(), cache_dir=workspace / "cache"
     )
-    assert len(train) == len(FUNCTIONS) and len(corpus) == 2
+    assert len(train) == len(snapshot_rows(workspace, "instruct", "train")) > 1
+    assert len(corpus) == len(snapshot_rows(workspace, "corpus", "validation")) > 0
     assert all(label != IGNORE for label in corpus[0]["labels"])
 
 
@@ -91,7 +108,7 @@ def test_unknown_snapshot_is_a_clear_error(workspace: Path) -> None:
         resolve_snapshot(catalog, "v9")
 
 
-def test_packed_loss_equals_unpacked_loss(tiny_model: Path) -> None:
+def test_packed_loss_equals_unpacked_loss(tiny_model: Path, workspace: Path) -> None:
     """TRL's padding-free packing (position ids reset per example) in fp32 on the tiny model.
 
     transformers isolates packed examples only when no KV cache is passed (`use_cache=False`,
@@ -104,14 +121,8 @@ def test_packed_loss_equals_unpacked_loss(tiny_model: Path) -> None:
     tokenizer = build_tokenizer()
     model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32).eval()
     rows = [
-        encode_conversation(
-            tokenizer,
-            [
-                {"role": "user", "content": f"Write a function to {task}."},
-                {"role": "assistant", "content": code},
-            ],
-        )
-        for task, code in FUNCTIONS[:4]
+        encode_conversation(tokenizer, row["messages"])
+        for row in snapshot_rows(workspace, "instruct", "train")[:4]
     ]
     packed = DataCollatorForLanguageModeling(tokenizer.pad_token_id, padding_free=True)(rows)
     assert packed["input_ids"].shape[0] == 1 and "attention_mask" not in packed

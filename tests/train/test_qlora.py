@@ -12,7 +12,7 @@ import pytest
 
 from harvest.catalog import open_catalog
 from harvest.store import sha256_file
-from tests.train.conftest import train_cli
+from tests.train.conftest import snapshot_rows, train_cli
 from train.metrics import read_metrics
 
 
@@ -68,7 +68,8 @@ def test_training_runs_row_is_filled(trained_run: Path, workspace: Path) -> None
     assert adapter_sha == sha256_file(Path(adapter) / "adapter_model.safetensors")
 
 
-def test_adapter_reloads_and_generates(trained_run: Path, tiny_config: Path) -> None:
+def test_adapter_reloads_and_generates(trained_run: Path, workspace: Path) -> None:
+    """The reloaded adapter has learnt a training row: far lower loss than the base model."""
     import torch
 
     from train.config import QLoRAConfig
@@ -80,11 +81,7 @@ def test_adapter_reloads_and_generates(trained_run: Path, tiny_config: Path) -> 
     tokenizer = load_tokenizer(str(trained_run / "adapter"))
     tuned = load_for_inference(cfg, trained_run / "adapter")
     row = encode_conversation(
-        tokenizer,
-        [
-            {"role": "user", "content": "Write an Elixir function to add two numbers."},
-            {"role": "assistant", "content": "def add(a, b), do: a + b"},
-        ],
+        tokenizer, snapshot_rows(workspace, "instruct", "train")[0]["messages"]
     )
     ids, labels = torch.tensor([row["input_ids"]]), torch.tensor([row["labels"]])
     with torch.no_grad():
