@@ -78,8 +78,14 @@ def load_split(
     tokenizer: Any,
     max_rows: int | None = None,
     cache_dir: Path | None = None,
+    max_length: int | None = None,
 ) -> Any:
-    """A `datasets.Dataset` of `input_ids`/`labels` for one split (memory-mapped Arrow)."""
+    """A `datasets.Dataset` of `input_ids`/`labels` for one split (memory-mapped Arrow).
+
+    Instruct rows longer than `max_length` are dropped, not cut: packing would trim them, so
+    the answer would lose its end (and its EOS) or vanish entirely. Corpus rows stay whole;
+    the corpus stage packs with `bfd_split`, which splits long files into chunks.
+    """
     import datasets
 
     paths = [str(p) for p in shard_paths(snapshot, stage, split)]
@@ -105,4 +111,15 @@ def load_split(
             split,
             len(encoded) - len(trainable),
         )
+    if stage == "instruct" and max_length is not None:
+        fitting = trainable.filter(lambda row: len(row["input_ids"]) <= max_length)
+        if len(fitting) < len(trainable):
+            log.warning(
+                "%s/%s: dropped %d rows longer than sequence_len %d (they would be cut)",
+                stage,
+                split,
+                len(trainable) - len(fitting),
+                max_length,
+            )
+        trainable = fitting
     return trainable

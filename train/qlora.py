@@ -197,8 +197,12 @@ def load_data(cfg: QLoRAConfig, info: RunInfo, tokenizer: Any) -> tuple[Any, Any
     check_manifest(snapshot)
     cache = cfg.output_dir / ".cache"
     with process_state().main_process_first():
-        train = load_split(snapshot, cfg.stage, "train", tokenizer, cfg.max_train_rows, cache)
-        valid = load_split(snapshot, cfg.stage, "validation", tokenizer, cfg.max_eval_rows, cache)
+        train = load_split(
+            snapshot, cfg.stage, "train", tokenizer, cfg.max_train_rows, cache, cfg.sequence_len
+        )
+        valid = load_split(
+            snapshot, cfg.stage, "validation", tokenizer, cfg.max_eval_rows, cache, cfg.sequence_len
+        )
     return train, valid
 
 

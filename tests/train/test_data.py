@@ -100,6 +100,25 @@ def test_snapshot_splits_load_through_the_catalog(workspace: Path) -> None:
     assert all(label != IGNORE for label in corpus[0]["labels"])
 
 
+def test_instruct_rows_longer_than_sequence_len_are_dropped_not_cut(workspace: Path) -> None:
+    with open_catalog(workspace / "catalog.duckdb", write=False) as catalog:
+        snapshot = resolve_snapshot(catalog, None)
+    tokenizer = build_tokenizer()
+    whole = load_split(snapshot, "instruct", "train", tokenizer, cache_dir=workspace / "cache")
+    lengths = sorted(len(row["input_ids"]) for row in whole)
+    limit = lengths[len(lengths) // 2]
+    kept = load_split(
+        snapshot, "instruct", "train", tokenizer, cache_dir=workspace / "cache", max_length=limit
+    )
+    assert 0 < len(kept) < len(whole)
+    assert all(len(row["input_ids"]) <= limit for row in kept)
+    assert len(kept) == sum(n <= limit for n in lengths)
+    corpus = load_split(
+        snapshot, "corpus", "train", tokenizer, cache_dir=workspace / "cache", max_length=8
+    )
+    assert len(corpus) == len(snapshot_rows(workspace, "corpus", "train"))  # split, not dropped
+
+
 def test_unknown_snapshot_is_a_clear_error(workspace: Path) -> None:
     with (
         open_catalog(workspace / "catalog.duckdb", write=False) as catalog,
