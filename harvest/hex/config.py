@@ -31,7 +31,7 @@ class HexSettings(BaseModel):
     limit: int | None = Field(None, ge=1, description="at most this many packages")
     concurrency: int = Field(8, ge=1, le=64, description="parallel tarball downloads")
     registry_concurrency: int = Field(
-        2, ge=1, le=16, description="parallel /packages/NAME fetches, running ahead of downloads"
+        4, ge=1, le=16, description="parallel /packages/NAME fetches, running ahead of downloads"
     )
     api_budget: int = Field(
         90, ge=1, description="API requests per minute (never above the server's advertised limit)"
