@@ -87,7 +87,7 @@ class BuildConfig(_Strict):
     version: str = Field(
         "", pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="snapshot name, e.g. v3"
     )
-    catalog: Path = Field(Path("data/catalog.duckdb"), description="DuckDB catalog file")
+    catalog: Path = Field(Path("catalog.duckdb"), description="DuckDB catalog file")
     data_dir: Path = Field(Path("data"), description="directory holding the blob store")
     output_dir: Path = Field(Path("datasets"), description="where datasets/<version>/ is written")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
