@@ -14,9 +14,18 @@ from typing import Any
 
 from transform.extract import otp
 from transform.extract.docs import NO_DOC, DocValue, decode_literal, doc_value, doctests
+from transform.extract.parse import field_id, kind_id
 from transform.extract.records import FunctionRecord, ModuleRecord, Use
 
 Node = Any  # tree_sitter.Node
+
+# Numeric node kinds and field ids: comparing ints is cheaper than reading `node.type` (a new
+# str each time) or looking a field up by name, and the walk does it for every statement.
+CALL, IDENTIFIER, COMMENT = kind_id("call"), kind_id("identifier"), kind_id("comment")
+ARGUMENTS, DO_BLOCK, KEYWORDS = kind_id("arguments"), kind_id("do_block"), kind_id("keywords")
+UNARY, BINARY = kind_id("unary_operator"), kind_id("binary_operator")
+TARGET, KEY, VALUE = field_id("target"), field_id("key"), field_id("value")
+OPERATOR, OPERAND = field_id("operator"), field_id("operand")
 
 DEF_KINDS = frozenset(
     {"def", "defp", "defmacro", "defmacrop", "defguard", "defguardp", "defdelegate"}
@@ -105,15 +114,15 @@ def text(node: Node) -> str:
 
 def named(node: Node) -> list[Node]:
     """Named children without comments."""
-    return [c for c in node.named_children if c.type != "comment"]
+    return [c for c in node.named_children if c.kind_id != COMMENT]
 
 
 def call_name(node: Node) -> str | None:
     """`def` for `def f(x) ...`: the identifier a local call targets, else None."""
-    if node.type != "call":
+    if node.kind_id != CALL:
         return None
-    target = node.child_by_field_name("target")
-    return target.text.decode("utf-8", "replace") if target.type == "identifier" else None
+    target = node.child_by_field_id(TARGET)
+    return target.text.decode("utf-8", "replace") if target.kind_id == IDENTIFIER else None
 
 
 def split_call(node: Node) -> tuple[list[Node], Node | None]:
@@ -121,10 +130,10 @@ def split_call(node: Node) -> tuple[list[Node], Node | None]:
     args: list[Node] = []
     block = None
     for child in node.children:
-        kind = child.type
-        if kind == "arguments":
+        kind = child.kind_id
+        if kind == ARGUMENTS:
             args = named(child)
-        elif kind == "do_block":
+        elif kind == DO_BLOCK:
             block = child
     return args, block
 
@@ -136,12 +145,12 @@ def call_args(node: Node) -> list[Node]:
 
 def keyword_value(args: list[Node], key: str) -> Node | None:
     """The value of `key:` in a trailing keyword list, e.g. `do:` or `for:`."""
-    if not args or args[-1].type != "keywords":
+    if not args or args[-1].kind_id != KEYWORDS:
         return None
     for pair in named(args[-1]):
-        k = pair.child_by_field_name("key")
+        k = pair.child_by_field_id(KEY)
         if k is not None and k.text.decode("utf-8", "replace").rstrip(": ") == key:
-            return pair.child_by_field_name("value")
+            return pair.child_by_field_id(VALUE)
     return None
 
 
@@ -176,7 +185,7 @@ class Walker:
         """Visit statements in order; an ERROR after a bodiless `defmodule` becomes its body."""
         previous = None
         for node in nodes:
-            if node.type == "ERROR" and self.recover:
+            if self.recover and node.type == "ERROR":
                 if _bodiless_module(previous):
                     self.module(previous, mod, named(node), recovered=True)
                 else:
@@ -186,30 +195,33 @@ class Walker:
             previous = node
 
     def visit(self, node: Node, mod: _Mod | None, pending: _Pending) -> None:
-        if node.type == "unary_operator" and _operator(node) == "@":
-            if mod is not None:
+        """Dispatch one statement; only calls and `@` attributes can matter."""
+        kind = node.kind_id
+        if kind == UNARY:
+            if mod is not None and _operator(node) == "@":
                 self.attribute(node, mod, pending)
             return
-        name = call_name(node)
+        name = call_name(node) if kind == CALL else None
         if name is None:
             return
-        if name in MODULE_KINDS:
-            body = body_nodes(node)
-            if body is not None:
-                self.module(node, mod, body)
-        elif name == "defimpl":
-            self.impl_modules(node, mod)
-        elif name in DEF_KINDS:
+        args, block = split_call(node)  # once here; every handler below needs them
+        if name in DEF_KINDS:
             if mod is not None:
-                self.definition(node, name, mod, pending)
+                self.definition(node, name, mod, pending, args, block)
+        elif name in MODULE_KINDS:
+            body = body_of(args, block)
+            if body is not None:
+                self.module(node, mod, body, args=args)
+        elif name == "defimpl":
+            self.impl_modules(node, mod, args, body_of(args, block))
         elif name in ("defstruct", "defexception"):
             self.struct(node, name, mod, pending)
         elif name == "quote":
             return
         elif name in KEEP_PENDING:
-            if mod is not None:
-                self.directive(node, name, mod)
-        elif (block := split_call(node)[1]) is not None:
+            if mod is not None and args:
+                self.directive(name, mod, args)
+        elif block is not None:
             self.branches(block, mod, pending)
         elif pending.doc is not None:
             # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
@@ -224,10 +236,15 @@ class Walker:
     # -- modules ---------------------------------------------------------------------------
 
     def module(
-        self, node: Node, parent: _Mod | None, body: list[Node], recovered: bool = False
+        self,
+        node: Node,
+        parent: _Mod | None,
+        body: list[Node],
+        recovered: bool = False,
+        args: list[Node] | None = None,
     ) -> None:
         """A nested `defmodule Foo.Bar` also aliases `Foo` in its parent, as the compiler does."""
-        args = call_args(node)
+        args = call_args(node) if args is None else args
         if not args:
             return
         name = module_name(args[0], parent)
@@ -242,10 +259,10 @@ class Walker:
         self.walk(body, mod, _Pending())
         self.done.append(mod)
 
-    def impl_modules(self, node: Node, parent: _Mod | None) -> None:
+    def impl_modules(
+        self, node: Node, parent: _Mod | None, args: list[Node], body: list[Node] | None
+    ) -> None:
         """`defimpl P, for: T` is module `P.T`; one module per element of a `for:` list."""
-        args = call_args(node)
-        body = body_nodes(node)
         if not args or body is None:
             return
         protocol = module_ref(args[0], parent)
@@ -265,10 +282,8 @@ class Walker:
             self.walk(body, mod, _Pending())
             self.done.append(mod)
 
-    def directive(self, node: Node, name: str, mod: _Mod) -> None:
-        args = call_args(node)
-        if not args:
-            return
+    def directive(self, name: str, mod: _Mod, args: list[Node]) -> None:
+        """`use X[, :opt]` and `alias ...`; the other directives only keep pending attributes."""
         if name == "use":
             option = args[1] if len(args) > 1 and args[1].type == "atom" else None
             mod.uses.append(
@@ -315,8 +330,15 @@ class Walker:
 
     # -- definitions -----------------------------------------------------------------------
 
-    def definition(self, node: Node, kind: str, mod: _Mod, pending: _Pending) -> None:
-        args, block = split_call(node)
+    def definition(
+        self,
+        node: Node,
+        kind: str,
+        mod: _Mod,
+        pending: _Pending,
+        args: list[Node],
+        block: Node | None,
+    ) -> None:
         head = def_head(args[0]) if args else None
         if head is None:
             pending.reset()
@@ -605,12 +627,12 @@ def using_options(mod: _Mod) -> list[tuple[str, str]]:
 
 def _operator(node: Node) -> str:
     """The operator token; an anonymous node's type is its text, and cheaper to read."""
-    op = node.child_by_field_name("operator")
+    op = node.child_by_field_id(OPERATOR)
     return op.type if op is not None else ""
 
 
 def _is_default(param: Node) -> bool:
-    return param.type == "binary_operator" and _operator(param) == "\\\\"
+    return param.kind_id == BINARY and _operator(param) == "\\\\"
 
 
 def _bodiless_module(node: Node | None) -> bool:
