@@ -32,6 +32,7 @@ _SIMPLE_ESCAPES = {
 }
 _CONTINUATION = re.compile(r"\\\r?\n")
 _CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+_PART_KINDS = frozenset({"quoted_content", "escape_sequence", "interpolation"})
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,13 @@ def attribute_read(node: Node) -> str | None:
     return operand.text.decode() if operand is not None and operand.type == "identifier" else None
 
 
-def _part(child: Node, attrs: Mapping[str, str]) -> tuple[str, str]:
+def _part(child: Node, kind: str, attrs: Mapping[str, str]) -> tuple[str, str]:
     """One piece of a quoted literal; `#{@attr}` of a known string attribute becomes its value."""
-    if child.type == "interpolation":
+    if kind == "interpolation":
         inner = [c for c in child.named_children if c.type != "comment"]
         if len(inner) == 1 and attribute_read(inner[0]) in attrs:
             return "value", attrs[attribute_read(inner[0])]
-    return child.type, child.text.decode("utf-8", "replace")
+    return kind, child.text.decode("utf-8", "replace")
 
 
 def _op(node: Node) -> str:
@@ -110,17 +111,15 @@ def _sigil_name(node: Node) -> str:
 def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str, bool]:
     """Join the parts of a quoted literal: heredoc indentation first, then escapes."""
     start = node.child_by_field_name("quoted_start")
-    end = node.child_by_field_name("quoted_end")
     opener = start.text.decode() if start is not None else '"'
-    parts = [
-        _part(c, attrs)
-        for c in node.children
-        if c.type in ("quoted_content", "escape_sequence", "interpolation")
-    ]
+    parts = [_part(c, kind, attrs) for c in node.children if (kind := c.type) in _PART_KINDS]
     heredoc = len(opener) == 3
     if heredoc:
+        end = node.child_by_field_name("quoted_end")
         indent = end.start_point.column if end is not None and not end.is_missing else 0
         parts = _strip_heredoc(parts, indent)
+    elif len(parts) == 1 and parts[0][0] == "quoted_content" and "\\" not in parts[0][1]:
+        return parts[0][1], False  # the common one-line doc: nothing to unescape
     closer = opener if heredoc else _CLOSERS.get(opener, opener)
     dynamic = any(kind == "interpolation" for kind, _ in parts)
     out = []
@@ -222,8 +221,10 @@ def doctests(doc: str | None) -> tuple[Doctest, ...]:
     found = []
     text = doc.replace("\r\n", "\n")
     for match in _examples(text):
-        more = _CONTINUATION_PREFIX.sub("", match["more"]).rstrip("\n")
-        prompt = match["prompt"] + ("\n" + more if more else "")
-        expected = "\n".join(line.strip() for line in match["expected"].splitlines())
-        found.append(Doctest(prompt, expected))
+        prompt, more, expected = match.group("prompt", "more", "expected")
+        if more:
+            more = _CONTINUATION_PREFIX.sub("", more).rstrip("\n")
+            prompt = prompt + "\n" + more if more else prompt
+        lines = [line.strip() for line in expected.splitlines()]
+        found.append(Doctest(prompt, "\n".join(lines)))
     return tuple(found)

@@ -24,7 +24,7 @@ Node = Any  # tree_sitter.Node
 CALL, IDENTIFIER, COMMENT = kind_id("call"), kind_id("identifier"), kind_id("comment")
 ARGUMENTS, DO_BLOCK, KEYWORDS = kind_id("arguments"), kind_id("do_block"), kind_id("keywords")
 UNARY, BINARY = kind_id("unary_operator"), kind_id("binary_operator")
-TARGET, KEY, VALUE = field_id("target"), field_id("key"), field_id("value")
+TARGET, KEY, VALUE, LEFT = field_id("target"), field_id("key"), field_id("value"), field_id("left")
 OPERATOR, OPERAND = field_id("operator"), field_id("operand")
 
 DEF_KINDS = frozenset(
@@ -58,7 +58,7 @@ IGNORED_ATTRIBUTES = frozenset(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """Attributes set since the last definition; the next def (or defstruct) consumes them."""
 
@@ -73,7 +73,7 @@ class _Pending:
         self.doc, self.meta, self.impl = None, {}, None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fn:
     """One function being assembled from its clauses."""
 
@@ -344,29 +344,31 @@ class Walker:
             pending.reset()
             return
         name, params = head
-        key = (name, len(params))
-        fn = mod.fns.get(key)
+        arity = len(params)
+        fn = mod.fns.get((name, arity))
         if fn is None:
-            fn = mod.fns[key] = _Fn(name=name, arity=len(params), kind=kind)
+            fn = mod.fns[name, arity] = _Fn(name, arity, kind, [])
         fn.nodes.append(node)
         has_body = (
             block is not None or kind == "defdelegate" or keyword_value(args, "do") is not None
         )
-        fn.clauses += int(has_body)
-        fn.defaults = max(fn.defaults, sum(1 for p in params if _is_default(p)))
+        fn.clauses += has_body
+        defaults = sum(map(_is_default, params)) if params else 0
+        if defaults > fn.defaults:
+            fn.defaults = defaults
         fn.recovered = fn.recovered or mod.recovered
-        if pending.doc is not None:
-            fn.doc = pending.doc
-        fn.meta.update(pending.meta)
-        if pending.impl is not None:
-            fn.impl = pending.impl
-        if kind == "defdelegate":
-            fn.meta["delegate_to"] = delegate_target(args, name, len(params))
-        if kind == "defguard":
-            fn.meta["guard"] = True
         if not pending.empty():
+            if pending.doc is not None:
+                fn.doc = pending.doc
+            fn.meta.update(pending.meta)
+            if pending.impl is not None:
+                fn.impl = pending.impl
             pending.reset()
-        if len(params) == 0 and kind == "def":
+        if kind == "defdelegate":
+            fn.meta["delegate_to"] = delegate_target(args, name, arity)
+        elif kind == "defguard":
+            fn.meta["guard"] = True
+        elif arity == 0 and kind == "def":
             mod.zero_arity.append(node)
         if self.recover and has_body:
             body = body_of(args, block) or []
@@ -400,21 +402,27 @@ class Walker:
         return modules, [f for fns in per_module for f in fns]
 
     def span(self, nodes: list[Node]) -> tuple[int, int, str]:
-        start, end = nodes[0], max(nodes, key=lambda n: n.end_byte)
+        start = end = nodes[0]
+        for node in nodes[1:]:  # the first node ending last, as `max` would pick
+            if node.end_byte > end.end_byte:
+                end = node
         source = self.src[start.start_byte : end.end_byte].decode("utf-8", "replace")
-        return start.start_point.row + 1, end.end_point.row + 1, source
+        return start.start_point[0] + 1, end.end_point[0] + 1, source
 
     def function_records(self, mod: _Mod) -> list[FunctionRecord]:
         injected = otp.injected(
             [u.module for u in mod.uses] + (["defexception"] if mod.exception else [])
         )
+        specs_of: dict[str, list[tuple[int, str]]] = {}
+        for name, arity, spec in mod.specs:
+            specs_of.setdefault(name, []).append((arity, spec))
         out = []
         for fn in mod.fns.values():  # insertion order is source order of first clauses
             status, doc, injected_by = doc_status(fn, injected)
             meta = {**fn.meta, "injected_by": injected_by} if injected_by else dict(fn.meta)
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
-            specs = tuple(s for n, a, s in mod.specs if n == fn.name and a in arities)
+            specs = tuple(s for a, s in specs_of.get(fn.name, ()) if a in arities)
             out.append(
                 FunctionRecord(
                     module=mod.name,
@@ -554,16 +562,18 @@ def add_alias(aliases: dict[str, str], args: list[Node]) -> None:
 
 def def_head(node: Node) -> tuple[str, list[Node]] | None:
     """(name, parameters) of a definition head; None when the name is computed."""
-    if node.type == "binary_operator" and _operator(node) == "when":
-        node = node.child_by_field_name("left")
-    if node.type == "identifier":
+    kind = node.kind_id
+    if kind == BINARY and _operator(node) == "when":
+        node = node.child_by_field_id(LEFT)
+        kind = node.kind_id
+    if kind == IDENTIFIER:
         return text(node), []
-    if node.type == "call":
-        target = node.child_by_field_name("target")
+    if kind == CALL:
+        target = node.child_by_field_id(TARGET)
         params = call_args(node)
-        if target.type == "identifier":
+        if target.kind_id == IDENTIFIER:
             return text(target), params
-        if target.type == "call" and call_name(target) == "unquote":
+        if target.kind_id == CALL and call_name(target) == "unquote":
             inner = call_args(target)
             if len(inner) == 1 and inner[0].type == "atom":
                 return text(inner[0]).lstrip(":"), params
