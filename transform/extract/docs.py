@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from transform.extract.records import Doctest
+from transform.extract.records import Doctest, make
 
 Node = Any  # tree_sitter.Node; kept loose so this module never imports tree-sitter
 
@@ -226,5 +226,5 @@ def doctests(doc: str | None) -> tuple[Doctest, ...]:
             more = _CONTINUATION_PREFIX.sub("", more).rstrip("\n")
             prompt = prompt + "\n" + more if more else prompt
         lines = [line.strip() for line in expected.splitlines()]
-        found.append(Doctest(prompt, "\n".join(lines)))
+        found.append(make(Doctest, prompt=prompt, expected="\n".join(lines)))
     return tuple(found)

@@ -15,7 +15,7 @@ from typing import Any
 from transform.extract import otp
 from transform.extract.docs import NO_DOC, DocValue, decode_literal, doc_value, doctests
 from transform.extract.parse import field_id, kind_id
-from transform.extract.records import FunctionRecord, ModuleRecord, Use
+from transform.extract.records import FunctionRecord, ModuleRecord, Use, make
 
 Node = Any  # tree_sitter.Node
 
@@ -424,7 +424,8 @@ class Walker:
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
             specs = tuple(s for a, s in specs_of.get(fn.name, ()) if a in arities)
             out.append(
-                FunctionRecord(
+                make(
+                    FunctionRecord,
                     module=mod.name,
                     name=fn.name,
                     arity=fn.arity,
@@ -458,7 +459,8 @@ class Walker:
         impl = [(f.name, f.arity) for f in mine if f.impl not in (None, "false")]
         kind, callbacks = otp.classify(uses, behaviours, public, impl, source)
         has_using = any(f.name == "__using__" for f in mine)
-        return ModuleRecord(
+        return make(
+            ModuleRecord,
             module=mod.name,
             moduledoc=mod.moduledoc.text,
             moduledoc_status=mod.moduledoc.status,
