@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from transform.extract.records import Doctest, make
 
@@ -32,12 +31,11 @@ _SIMPLE_ESCAPES = {
 }
 _CONTINUATION = re.compile(r"\\\r?\n")
 _CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
-_PART_KINDS = frozenset({"quoted_content", "escape_sequence", "interpolation"})
 
 
-@dataclass(frozen=True)
-class DocValue:
-    """What a `@doc`/`@moduledoc` argument means: status, decoded text, whether it was static."""
+class DocValue(NamedTuple):
+    """What a `@doc`/`@moduledoc` argument means: status, decoded text, whether it was static.
+    (A NamedTuple: made for every doc, and cheaper to build than a frozen dataclass.)"""
 
     status: str  # doc | hidden | none
     text: str | None
@@ -87,13 +85,21 @@ def attribute_read(node: Node) -> str | None:
     return operand.text.decode() if operand is not None and operand.type == "identifier" else None
 
 
-def _part(child: Node, kind: str, attrs: Mapping[str, str]) -> tuple[str, str]:
-    """One piece of a quoted literal; `#{@attr}` of a known string attribute becomes its value."""
-    if kind == "interpolation":
-        inner = [c for c in child.named_children if c.type != "comment"]
-        if len(inner) == 1 and attribute_read(inner[0]) in attrs:
-            return "value", attrs[attribute_read(inner[0])]
-    return kind, child.text.decode("utf-8", "replace")
+def _parts(node: Node, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(kind, text) of each piece of a quoted literal; `#{@attr}` of a known string attribute
+    becomes ("value", its text)."""
+    parts = []
+    for child in node.children:
+        kind = child.type
+        if kind == "interpolation":
+            inner = [c for c in child.named_children if c.type != "comment"]
+            if len(inner) == 1 and attribute_read(inner[0]) in attrs:
+                parts.append(("value", attrs[attribute_read(inner[0])]))
+                continue
+        elif kind != "quoted_content" and kind != "escape_sequence":
+            continue
+        parts.append((kind, child.text.decode("utf-8", "replace")))
+    return parts
 
 
 def _op(node: Node) -> str:
@@ -112,7 +118,7 @@ def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str
     """Join the parts of a quoted literal: heredoc indentation first, then escapes."""
     start = node.child_by_field_name("quoted_start")
     opener = start.text.decode() if start is not None else '"'
-    parts = [_part(c, kind, attrs) for c in node.children if (kind := c.type) in _PART_KINDS]
+    parts = _parts(node, attrs)
     heredoc = len(opener) == 3
     if heredoc:
         end = node.child_by_field_name("quoted_end")
