@@ -165,7 +165,10 @@ def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str,
 
 @lru_cache(maxsize=64)
 def _indent_patterns(indent: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    return re.compile(rf"\n[ \t]{{0,{indent}}}"), re.compile(rf"[ \t]{{0,{indent}}}")
+    # At least one blank when there is any to strip: a bare newline is then left alone rather
+    # than replaced by itself, which is most of the work on long docs with empty lines.
+    least = min(1, indent)
+    return re.compile(rf"\n[ \t]{{{least},{indent}}}"), re.compile(rf"[ \t]{{0,{indent}}}")
 
 
 def _raw_escape(text: str, closer: str, following: str) -> str:
