@@ -478,13 +478,18 @@ class Walker:
         )
 
 
+def walk_tree(src: bytes, path: str, root: Node) -> Walker:
+    """Walk one parsed file (recovery on when the tree has errors); `records()` comes after."""
+    walker = Walker(src, path, recover=root.has_error)
+    walker.walk(named(root), None, _Pending())
+    return walker
+
+
 def extract_tree(
     src: bytes, path: str, root: Node
 ) -> tuple[list[ModuleRecord], list[FunctionRecord]]:
-    """Module and function records of one parsed file (recovery on when the tree has errors)."""
-    walker = Walker(src, path, recover=root.has_error)
-    walker.walk(named(root), None, _Pending())
-    return walker.records()
+    """Module and function records of one parsed file."""
+    return walk_tree(src, path, root).records()
 
 
 def doc_status(
