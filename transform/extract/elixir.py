@@ -422,7 +422,11 @@ class Walker:
             meta = {**fn.meta, "injected_by": injected_by} if injected_by else dict(fn.meta)
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
-            specs = tuple(s for a, s in specs_of.get(fn.name, ()) if a in arities)
+            specs = (
+                tuple(s for a, s in specs_of[fn.name] if a in arities)
+                if fn.name in specs_of
+                else ()
+            )
             out.append(
                 make(
                     FunctionRecord,
