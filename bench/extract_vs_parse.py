@@ -6,6 +6,10 @@ one core and through a process pool on every core. Parsing alone is the floor ex
 beat; the ratio says how much the Python walk costs.
 
     python -m bench.extract_vs_parse [--mb 4] [--workers N] [--repeat 3] [--corpus DIR]
+                                     [--breakdown]
+
+`--breakdown` prints instead where one core's CPU time goes (ms per MB): parsing, the walk
+over the tree, building the records, and the rest of `extract_source`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from transform.extract import extract_files, extract_source
+from transform.extract.elixir import extract_tree, walk_tree
 from transform.extract.parse import parse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "elixir"
@@ -101,6 +106,27 @@ def measure(paths: list[str], workers: int, repeat: int) -> dict[str, float]:
     return best
 
 
+def breakdown(paths: list[str], repeat: int) -> dict[str, float]:
+    """CPU ms per MB of each stage on one core, best of `repeat`; later stages include earlier."""
+    datas = [Path(p).read_bytes() for p in paths]
+    megabytes = sum(map(len, datas)) / 1e6
+
+    stages: dict[str, Callable[[bytes], object]] = {
+        "parse": parse,
+        "parse + walk": lambda data: walk_tree(data, "x.ex", parse(data).root_node),
+        "parse + walk + records": lambda data: extract_tree(data, "x.ex", parse(data).root_node),
+        "extract_source": lambda data: extract_source(data, "x.ex"),
+    }
+    best = dict.fromkeys(stages, float("inf"))
+    for _ in range(repeat):
+        for name, stage in stages.items():
+            start = time.process_time()
+            for data in datas:
+                stage(data)
+            best[name] = min(best[name], (time.process_time() - start) * 1e3 / megabytes)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=4.0, help="corpus size in MB")
@@ -109,11 +135,16 @@ def main() -> None:
     parser.add_argument(
         "--corpus", type=Path, default=FIXTURES, help="directory of .ex files to repeat"
     )
+    parser.add_argument("--breakdown", action="store_true", help="CPU ms/MB per stage only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="extract-bench-") as tmp:
         paths = [str(p) for p in build_corpus(Path(tmp), args.mb, args.corpus)]
         size = sum(os.path.getsize(p) for p in paths) / 1e6
         print(f"corpus: {len(paths)} files, {size:.1f} MB from {args.corpus}; load {_load()}")
+        if args.breakdown:
+            for name, ms in breakdown(paths, args.repeat).items():
+                print(f"{name:26}{ms:8.1f} CPU ms/MB")
+            return
         b = measure(paths, args.workers, args.repeat)
     n = args.workers
     print(f"{'MB/s':34}{'parse only':>12}{'extract':>10}{'ratio':>8}")

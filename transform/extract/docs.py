@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from transform.extract.records import Doctest
+from transform.extract.records import Doctest, make
 
 Node = Any  # tree_sitter.Node; kept loose so this module never imports tree-sitter
 
@@ -34,9 +33,9 @@ _CONTINUATION = re.compile(r"\\\r?\n")
 _CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 
 
-@dataclass(frozen=True)
-class DocValue:
-    """What a `@doc`/`@moduledoc` argument means: status, decoded text, whether it was static."""
+class DocValue(NamedTuple):
+    """What a `@doc`/`@moduledoc` argument means: status, decoded text, whether it was static.
+    (A NamedTuple: made for every doc, and cheaper to build than a frozen dataclass.)"""
 
     status: str  # doc | hidden | none
     text: str | None
@@ -86,13 +85,21 @@ def attribute_read(node: Node) -> str | None:
     return operand.text.decode() if operand is not None and operand.type == "identifier" else None
 
 
-def _part(child: Node, attrs: Mapping[str, str]) -> tuple[str, str]:
-    """One piece of a quoted literal; `#{@attr}` of a known string attribute becomes its value."""
-    if child.type == "interpolation":
-        inner = [c for c in child.named_children if c.type != "comment"]
-        if len(inner) == 1 and attribute_read(inner[0]) in attrs:
-            return "value", attrs[attribute_read(inner[0])]
-    return child.type, child.text.decode("utf-8", "replace")
+def _parts(node: Node, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(kind, text) of each piece of a quoted literal; `#{@attr}` of a known string attribute
+    becomes ("value", its text)."""
+    parts = []
+    for child in node.children:
+        kind = child.type
+        if kind == "interpolation":
+            inner = [c for c in child.named_children if c.type != "comment"]
+            if len(inner) == 1 and attribute_read(inner[0]) in attrs:
+                parts.append(("value", attrs[attribute_read(inner[0])]))
+                continue
+        elif kind != "quoted_content" and kind != "escape_sequence":
+            continue
+        parts.append((kind, child.text.decode("utf-8", "replace")))
+    return parts
 
 
 def _op(node: Node) -> str:
@@ -110,17 +117,15 @@ def _sigil_name(node: Node) -> str:
 def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str, bool]:
     """Join the parts of a quoted literal: heredoc indentation first, then escapes."""
     start = node.child_by_field_name("quoted_start")
-    end = node.child_by_field_name("quoted_end")
     opener = start.text.decode() if start is not None else '"'
-    parts = [
-        _part(c, attrs)
-        for c in node.children
-        if c.type in ("quoted_content", "escape_sequence", "interpolation")
-    ]
+    parts = _parts(node, attrs)
     heredoc = len(opener) == 3
     if heredoc:
+        end = node.child_by_field_name("quoted_end")
         indent = end.start_point.column if end is not None and not end.is_missing else 0
         parts = _strip_heredoc(parts, indent)
+    elif len(parts) == 1 and parts[0][0] == "quoted_content" and "\\" not in parts[0][1]:
+        return parts[0][1], False  # the common one-line doc: nothing to unescape
     closer = opener if heredoc else _CLOSERS.get(opener, opener)
     dynamic = any(kind == "interpolation" for kind, _ in parts)
     out = []
@@ -160,7 +165,10 @@ def _strip_heredoc(parts: list[tuple[str, str]], indent: int) -> list[tuple[str,
 
 @lru_cache(maxsize=64)
 def _indent_patterns(indent: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    return re.compile(rf"\n[ \t]{{0,{indent}}}"), re.compile(rf"[ \t]{{0,{indent}}}")
+    # At least one blank when there is any to strip: a bare newline is then left alone rather
+    # than replaced by itself, which is most of the work on long docs with empty lines.
+    least = min(1, indent)
+    return re.compile(rf"\n[ \t]{{{least},{indent}}}"), re.compile(rf"[ \t]{{0,{indent}}}")
 
 
 def _raw_escape(text: str, closer: str, following: str) -> str:
@@ -222,8 +230,10 @@ def doctests(doc: str | None) -> tuple[Doctest, ...]:
     found = []
     text = doc.replace("\r\n", "\n")
     for match in _examples(text):
-        more = _CONTINUATION_PREFIX.sub("", match["more"]).rstrip("\n")
-        prompt = match["prompt"] + ("\n" + more if more else "")
-        expected = "\n".join(line.strip() for line in match["expected"].splitlines())
-        found.append(Doctest(prompt, expected))
+        prompt, more, expected = match.group("prompt", "more", "expected")
+        if more:
+            more = _CONTINUATION_PREFIX.sub("", more).rstrip("\n")
+            prompt = prompt + "\n" + more if more else prompt
+        lines = [line.strip() for line in expected.splitlines()]
+        found.append(make(Doctest, prompt=prompt, expected="\n".join(lines)))
     return tuple(found)

@@ -14,9 +14,18 @@ from typing import Any
 
 from transform.extract import otp
 from transform.extract.docs import NO_DOC, DocValue, decode_literal, doc_value, doctests
-from transform.extract.records import FunctionRecord, ModuleRecord, Use
+from transform.extract.parse import field_id, kind_id
+from transform.extract.records import FunctionRecord, ModuleRecord, Use, make
 
 Node = Any  # tree_sitter.Node
+
+# Numeric node kinds and field ids: comparing ints is cheaper than reading `node.type` (a new
+# str each time) or looking a field up by name, and the walk does it for every statement.
+CALL, IDENTIFIER, COMMENT = kind_id("call"), kind_id("identifier"), kind_id("comment")
+ARGUMENTS, DO_BLOCK, KEYWORDS = kind_id("arguments"), kind_id("do_block"), kind_id("keywords")
+UNARY, BINARY = kind_id("unary_operator"), kind_id("binary_operator")
+TARGET, KEY, VALUE, LEFT = field_id("target"), field_id("key"), field_id("value"), field_id("left")
+OPERATOR, OPERAND = field_id("operator"), field_id("operand")
 
 DEF_KINDS = frozenset(
     {"def", "defp", "defmacro", "defmacrop", "defguard", "defguardp", "defdelegate"}
@@ -49,7 +58,7 @@ IGNORED_ATTRIBUTES = frozenset(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """Attributes set since the last definition; the next def (or defstruct) consumes them."""
 
@@ -64,7 +73,7 @@ class _Pending:
         self.doc, self.meta, self.impl = None, {}, None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fn:
     """One function being assembled from its clauses."""
 
@@ -105,15 +114,15 @@ def text(node: Node) -> str:
 
 def named(node: Node) -> list[Node]:
     """Named children without comments."""
-    return [c for c in node.named_children if c.type != "comment"]
+    return [c for c in node.named_children if c.kind_id != COMMENT]
 
 
 def call_name(node: Node) -> str | None:
     """`def` for `def f(x) ...`: the identifier a local call targets, else None."""
-    if node.type != "call":
+    if node.kind_id != CALL:
         return None
-    target = node.child_by_field_name("target")
-    return target.text.decode("utf-8", "replace") if target.type == "identifier" else None
+    target = node.child_by_field_id(TARGET)
+    return target.text.decode("utf-8", "replace") if target.kind_id == IDENTIFIER else None
 
 
 def split_call(node: Node) -> tuple[list[Node], Node | None]:
@@ -121,10 +130,10 @@ def split_call(node: Node) -> tuple[list[Node], Node | None]:
     args: list[Node] = []
     block = None
     for child in node.children:
-        kind = child.type
-        if kind == "arguments":
+        kind = child.kind_id
+        if kind == ARGUMENTS:
             args = named(child)
-        elif kind == "do_block":
+        elif kind == DO_BLOCK:
             block = child
     return args, block
 
@@ -136,12 +145,12 @@ def call_args(node: Node) -> list[Node]:
 
 def keyword_value(args: list[Node], key: str) -> Node | None:
     """The value of `key:` in a trailing keyword list, e.g. `do:` or `for:`."""
-    if not args or args[-1].type != "keywords":
+    if not args or args[-1].kind_id != KEYWORDS:
         return None
     for pair in named(args[-1]):
-        k = pair.child_by_field_name("key")
+        k = pair.child_by_field_id(KEY)
         if k is not None and k.text.decode("utf-8", "replace").rstrip(": ") == key:
-            return pair.child_by_field_name("value")
+            return pair.child_by_field_id(VALUE)
     return None
 
 
@@ -176,7 +185,7 @@ class Walker:
         """Visit statements in order; an ERROR after a bodiless `defmodule` becomes its body."""
         previous = None
         for node in nodes:
-            if node.type == "ERROR" and self.recover:
+            if self.recover and node.type == "ERROR":
                 if _bodiless_module(previous):
                     self.module(previous, mod, named(node), recovered=True)
                 else:
@@ -186,30 +195,33 @@ class Walker:
             previous = node
 
     def visit(self, node: Node, mod: _Mod | None, pending: _Pending) -> None:
-        if node.type == "unary_operator" and _operator(node) == "@":
-            if mod is not None:
+        """Dispatch one statement; only calls and `@` attributes can matter."""
+        kind = node.kind_id
+        if kind == UNARY:
+            if mod is not None and _operator(node) == "@":
                 self.attribute(node, mod, pending)
             return
-        name = call_name(node)
+        name = call_name(node) if kind == CALL else None
         if name is None:
             return
-        if name in MODULE_KINDS:
-            body = body_nodes(node)
-            if body is not None:
-                self.module(node, mod, body)
-        elif name == "defimpl":
-            self.impl_modules(node, mod)
-        elif name in DEF_KINDS:
+        args, block = split_call(node)  # once here; every handler below needs them
+        if name in DEF_KINDS:
             if mod is not None:
-                self.definition(node, name, mod, pending)
+                self.definition(node, name, mod, pending, args, block)
+        elif name in MODULE_KINDS:
+            body = body_of(args, block)
+            if body is not None:
+                self.module(node, mod, body, args=args)
+        elif name == "defimpl":
+            self.impl_modules(node, mod, args, body_of(args, block))
         elif name in ("defstruct", "defexception"):
             self.struct(node, name, mod, pending)
         elif name == "quote":
             return
         elif name in KEEP_PENDING:
-            if mod is not None:
-                self.directive(node, name, mod)
-        elif (block := split_call(node)[1]) is not None:
+            if mod is not None and args:
+                self.directive(name, mod, args)
+        elif block is not None:
             self.branches(block, mod, pending)
         elif pending.doc is not None:
             # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
@@ -224,10 +236,15 @@ class Walker:
     # -- modules ---------------------------------------------------------------------------
 
     def module(
-        self, node: Node, parent: _Mod | None, body: list[Node], recovered: bool = False
+        self,
+        node: Node,
+        parent: _Mod | None,
+        body: list[Node],
+        recovered: bool = False,
+        args: list[Node] | None = None,
     ) -> None:
         """A nested `defmodule Foo.Bar` also aliases `Foo` in its parent, as the compiler does."""
-        args = call_args(node)
+        args = call_args(node) if args is None else args
         if not args:
             return
         name = module_name(args[0], parent)
@@ -242,10 +259,10 @@ class Walker:
         self.walk(body, mod, _Pending())
         self.done.append(mod)
 
-    def impl_modules(self, node: Node, parent: _Mod | None) -> None:
+    def impl_modules(
+        self, node: Node, parent: _Mod | None, args: list[Node], body: list[Node] | None
+    ) -> None:
         """`defimpl P, for: T` is module `P.T`; one module per element of a `for:` list."""
-        args = call_args(node)
-        body = body_nodes(node)
         if not args or body is None:
             return
         protocol = module_ref(args[0], parent)
@@ -265,10 +282,8 @@ class Walker:
             self.walk(body, mod, _Pending())
             self.done.append(mod)
 
-    def directive(self, node: Node, name: str, mod: _Mod) -> None:
-        args = call_args(node)
-        if not args:
-            return
+    def directive(self, name: str, mod: _Mod, args: list[Node]) -> None:
+        """`use X[, :opt]` and `alias ...`; the other directives only keep pending attributes."""
         if name == "use":
             option = args[1] if len(args) > 1 and args[1].type == "atom" else None
             mod.uses.append(
@@ -315,36 +330,45 @@ class Walker:
 
     # -- definitions -----------------------------------------------------------------------
 
-    def definition(self, node: Node, kind: str, mod: _Mod, pending: _Pending) -> None:
-        args, block = split_call(node)
+    def definition(
+        self,
+        node: Node,
+        kind: str,
+        mod: _Mod,
+        pending: _Pending,
+        args: list[Node],
+        block: Node | None,
+    ) -> None:
         head = def_head(args[0]) if args else None
         if head is None:
             pending.reset()
             return
         name, params = head
-        key = (name, len(params))
-        fn = mod.fns.get(key)
+        arity = len(params)
+        fn = mod.fns.get((name, arity))
         if fn is None:
-            fn = mod.fns[key] = _Fn(name=name, arity=len(params), kind=kind)
+            fn = mod.fns[name, arity] = _Fn(name, arity, kind, [])
         fn.nodes.append(node)
         has_body = (
             block is not None or kind == "defdelegate" or keyword_value(args, "do") is not None
         )
-        fn.clauses += int(has_body)
-        fn.defaults = max(fn.defaults, sum(1 for p in params if _is_default(p)))
+        fn.clauses += has_body
+        defaults = sum(map(_is_default, params)) if params else 0
+        if defaults > fn.defaults:
+            fn.defaults = defaults
         fn.recovered = fn.recovered or mod.recovered
-        if pending.doc is not None:
-            fn.doc = pending.doc
-        fn.meta.update(pending.meta)
-        if pending.impl is not None:
-            fn.impl = pending.impl
-        if kind == "defdelegate":
-            fn.meta["delegate_to"] = delegate_target(args, name, len(params))
-        if kind == "defguard":
-            fn.meta["guard"] = True
         if not pending.empty():
+            if pending.doc is not None:
+                fn.doc = pending.doc
+            fn.meta.update(pending.meta)
+            if pending.impl is not None:
+                fn.impl = pending.impl
             pending.reset()
-        if len(params) == 0 and kind == "def":
+        if kind == "defdelegate":
+            fn.meta["delegate_to"] = delegate_target(args, name, arity)
+        elif kind == "defguard":
+            fn.meta["guard"] = True
+        elif arity == 0 and kind == "def":
             mod.zero_arity.append(node)
         if self.recover and has_body:
             body = body_of(args, block) or []
@@ -378,23 +402,34 @@ class Walker:
         return modules, [f for fns in per_module for f in fns]
 
     def span(self, nodes: list[Node]) -> tuple[int, int, str]:
-        start, end = nodes[0], max(nodes, key=lambda n: n.end_byte)
+        start = end = nodes[0]
+        for node in nodes[1:]:  # the first node ending last, as `max` would pick
+            if node.end_byte > end.end_byte:
+                end = node
         source = self.src[start.start_byte : end.end_byte].decode("utf-8", "replace")
-        return start.start_point.row + 1, end.end_point.row + 1, source
+        return start.start_point[0] + 1, end.end_point[0] + 1, source
 
     def function_records(self, mod: _Mod) -> list[FunctionRecord]:
         injected = otp.injected(
             [u.module for u in mod.uses] + (["defexception"] if mod.exception else [])
         )
+        specs_of: dict[str, list[tuple[int, str]]] = {}
+        for name, arity, spec in mod.specs:
+            specs_of.setdefault(name, []).append((arity, spec))
         out = []
         for fn in mod.fns.values():  # insertion order is source order of first clauses
             status, doc, injected_by = doc_status(fn, injected)
             meta = {**fn.meta, "injected_by": injected_by} if injected_by else dict(fn.meta)
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
-            specs = tuple(s for n, a, s in mod.specs if n == fn.name and a in arities)
+            specs = (
+                tuple(s for a, s in specs_of[fn.name] if a in arities)
+                if fn.name in specs_of
+                else ()
+            )
             out.append(
-                FunctionRecord(
+                make(
+                    FunctionRecord,
                     module=mod.name,
                     name=fn.name,
                     arity=fn.arity,
@@ -428,7 +463,8 @@ class Walker:
         impl = [(f.name, f.arity) for f in mine if f.impl not in (None, "false")]
         kind, callbacks = otp.classify(uses, behaviours, public, impl, source)
         has_using = any(f.name == "__using__" for f in mine)
-        return ModuleRecord(
+        return make(
+            ModuleRecord,
             module=mod.name,
             moduledoc=mod.moduledoc.text,
             moduledoc_status=mod.moduledoc.status,
@@ -446,13 +482,18 @@ class Walker:
         )
 
 
+def walk_tree(src: bytes, path: str, root: Node) -> Walker:
+    """Walk one parsed file (recovery on when the tree has errors); `records()` comes after."""
+    walker = Walker(src, path, recover=root.has_error)
+    walker.walk(named(root), None, _Pending())
+    return walker
+
+
 def extract_tree(
     src: bytes, path: str, root: Node
 ) -> tuple[list[ModuleRecord], list[FunctionRecord]]:
-    """Module and function records of one parsed file (recovery on when the tree has errors)."""
-    walker = Walker(src, path, recover=root.has_error)
-    walker.walk(named(root), None, _Pending())
-    return walker.records()
+    """Module and function records of one parsed file."""
+    return walk_tree(src, path, root).records()
 
 
 def doc_status(
@@ -532,16 +573,18 @@ def add_alias(aliases: dict[str, str], args: list[Node]) -> None:
 
 def def_head(node: Node) -> tuple[str, list[Node]] | None:
     """(name, parameters) of a definition head; None when the name is computed."""
-    if node.type == "binary_operator" and _operator(node) == "when":
-        node = node.child_by_field_name("left")
-    if node.type == "identifier":
+    kind = node.kind_id
+    if kind == BINARY and _operator(node) == "when":
+        node = node.child_by_field_id(LEFT)
+        kind = node.kind_id
+    if kind == IDENTIFIER:
         return text(node), []
-    if node.type == "call":
-        target = node.child_by_field_name("target")
+    if kind == CALL:
+        target = node.child_by_field_id(TARGET)
         params = call_args(node)
-        if target.type == "identifier":
+        if target.kind_id == IDENTIFIER:
             return text(target), params
-        if target.type == "call" and call_name(target) == "unquote":
+        if target.kind_id == CALL and call_name(target) == "unquote":
             inner = call_args(target)
             if len(inner) == 1 and inner[0].type == "atom":
                 return text(inner[0]).lstrip(":"), params
@@ -605,12 +648,12 @@ def using_options(mod: _Mod) -> list[tuple[str, str]]:
 
 def _operator(node: Node) -> str:
     """The operator token; an anonymous node's type is its text, and cheaper to read."""
-    op = node.child_by_field_name("operator")
+    op = node.child_by_field_id(OPERATOR)
     return op.type if op is not None else ""
 
 
 def _is_default(param: Node) -> bool:
-    return param.type == "binary_operator" and _operator(param) == "\\\\"
+    return param.kind_id == BINARY and _operator(param) == "\\\\"
 
 
 def _bodiless_module(node: Node | None) -> bool:

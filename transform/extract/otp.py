@@ -154,7 +154,7 @@ def classify(
         kind = "registry"
     callbacks = frozenset().union(*(KINDS[x][2] for x in names))
     public = list(public)
-    done = {f"{n}/{a}" for n, a in public if f"{n}/{a}" in callbacks}
+    done = {f"{n}/{a}" for n, a in public if f"{n}/{a}" in callbacks} if callbacks else set()
     done |= {f"{n}/{a}" for n, a in impl}
     if kind == "phoenix_controller":
         done |= {f"{n}/{a}" for n, a in public if a == 2}

@@ -28,3 +28,16 @@ def parser() -> tree_sitter.Parser:
 def parse(data: bytes) -> tree_sitter.Tree:
     """Parse Elixir source bytes into a concrete syntax tree (never raises on bad syntax)."""
     return parser().parse(data)
+
+
+def kind_id(name: str) -> int:
+    """The grammar's number for a named node kind (`call`, `identifier`, ...)."""
+    return parser().language.id_for_node_kind(name, True)
+
+
+def field_id(name: str) -> int:
+    """The grammar's number for a field name (`target`, `operator`, ...)."""
+    number = parser().language.field_id_for_name(name)
+    if number is None:
+        raise ValueError(f"no field {name!r} in the Elixir grammar")
+    return number

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from transform.extract import extract_source
+
 from .conftest import extract, functions
 
 CODE = """defmodule Shop do
@@ -116,3 +120,16 @@ def test_computed_module_names_are_skipped_not_guessed() -> None:
     result = extract(code)
     assert [m.module for m in result.modules] == ["A", "P.A"]
     assert [(f.module, f.name) for f in result.functions] == [("P.A", "h")]
+
+
+def test_records_built_without_init_are_complete(fixtures_dir) -> None:
+    """`records.make` skips the dataclass `__init__`: each record must still have every field
+    and equal the one the constructor builds."""
+    records = []
+    for path in sorted(fixtures_dir.rglob("*.ex")):
+        result = extract_source(path.read_bytes(), str(path))
+        records += [*result.modules, *result.functions]
+        records += [d for f in result.functions for d in f.doctests]
+    assert {type(r).__name__ for r in records} == {"ModuleRecord", "FunctionRecord", "Doctest"}
+    for record in records:
+        assert dataclasses.replace(record) == record
