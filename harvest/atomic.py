@@ -11,13 +11,13 @@ from typing import BinaryIO
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """Yield a binary file that replaces `path` only if the block finishes without error.
 
     A killed process leaves either the old file or the new one, never a mix; the temp file sits
-    beside the target so the final rename stays on one filesystem. `durable` also fsyncs before
-    the rename (survives power loss); callers that write many small files pass False and call
-    `os.sync()` once before recording them anywhere.
+    beside the target so the final rename stays on one filesystem, and an fsync before the
+    rename makes it survive power loss. (The blob store writes many small files and syncs once
+    per catalog commit instead; see harvest.store.)
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -25,8 +25,7 @@ def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -34,9 +33,9 @@ def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically."""
-    with atomic_writer(path, durable=durable) as handle:
+    with atomic_writer(path) as handle:
         handle.write(data)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
-
-from harvest.atomic import atomic_write_bytes
 
 
 def sha256_file(path: Path) -> str:
@@ -28,6 +27,7 @@ class BlobStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "objects"
+        self._made_dirs: set[Path] = set()
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
@@ -40,8 +40,26 @@ class BlobStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if not target.is_file():
-            atomic_write_bytes(target, data, durable=False)
+            self._write(target, data)
         return digest
+
+    def _write(self, target: Path, data: bytes) -> None:
+        """Temp file + rename, as harvest.atomic does, minus the per-file costs that dominated
+        a crawl: the directory is made once per process and the temp name is fixed per thread
+        (two threads storing the same blob write identical bytes under different names)."""
+        parent = target.parent
+        if parent not in self._made_dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(parent)
+        tmp = parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
