@@ -36,6 +36,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harvest.catalog import open_catalog
+from harvest.store import BlobStore
 from tests.transform.snapshot.corpus import FIXTURES
 from transform.config import DedupConfig
 from transform.steps.dedup_minhash import MinHasher, cluster
@@ -202,7 +203,7 @@ def releases(
 
 def write_corpus(root: Path, packages: int, seed: int) -> dict[str, int]:
     """Blob store (plain writes; a benchmark needs no fsync) and catalog rows."""
-    objects = root / "data" / "objects"
+    store = BlobStore(root / "data")
     rows: list[tuple] = []
     totals = {"releases": 0, "files": 0, "bytes": 0, "blobs": 0}
     with open_catalog(root / "catalog.duckdb", write=True) as catalog:
@@ -212,10 +213,8 @@ def write_corpus(root: Path, packages: int, seed: int) -> dict[str, int]:
             for path, text in files.items():
                 data = text.encode()
                 sha = hashlib.sha256(data).hexdigest()
-                blob = objects / sha[:2] / sha[2:4] / sha
-                if not blob.exists():
-                    blob.parent.mkdir(parents=True, exist_ok=True)
-                    blob.write_bytes(data)
+                if not store.exists(sha):
+                    store.put(data)
                     totals["blobs"] += 1
                 rows.append((source, origin, version, path, sha, len(data), lic))
                 totals["files"] += 1
@@ -314,8 +313,8 @@ def sample_texts(root: Path, limit: int) -> list[str]:
         ).fetchall()
     ]
     con.close()
-    objects = root / "data" / "objects"
-    files = [(objects / s[:2] / s[2:4] / s).read_text() for s in shas]
+    store = BlobStore(root / "data")
+    files = [store.read(s).decode() for s in shas]
     functions = [chunk for text in files for chunk in re.split(r"\n(?=  @doc)", text)[1:]]
     return (files + functions)[:limit]
 

@@ -18,7 +18,8 @@ def sha256_file(path: Path) -> str:
 
 
 class BlobStore:
-    """Blobs live at `<data_dir>/objects/ab/cd/<sha256>`.
+    """Blobs live at `<data_dir>/objects/ab/<sha256>`: 256 directories, as git lays out loose
+    objects (a second level only adds a directory to create for nearly every new blob).
 
     The same file from two releases, or from Hex and GitHub, is written once. Writes are atomic,
     so a blob that exists is always complete. Blobs are not fsynced one by one (that costs ~2 ms
@@ -30,7 +31,7 @@ class BlobStore:
         self._made_dirs: set[Path] = set()
 
     def path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root / sha256[:2] / sha256
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()

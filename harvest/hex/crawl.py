@@ -282,7 +282,7 @@ class HexCrawler:
     # -- one release ------------------------------------------------------------------------
 
     def tarball_path(self, name: str, version: str) -> Path:
-        return self.data_dir / "tarballs" / name / f"{name}-{version}.tar"
+        return self.data_dir / "tarballs" / f"{name}-{version}.tar"
 
     async def fetch_release(
         self, name: str, rel: registry.Release, base: dict[str, Any]

@@ -11,7 +11,7 @@ def test_put_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
     store = BlobStore(tmp_path)
     digest = store.put(b"defmodule A do end\n")
     assert digest == hashlib.sha256(b"defmodule A do end\n").hexdigest()
-    assert store.path(digest) == tmp_path / "objects" / digest[:2] / digest[2:4] / digest
+    assert store.path(digest) == tmp_path / "objects" / digest[:2] / digest
     assert store.put(b"defmodule A do end\n") == digest
     assert store.read(digest) == b"defmodule A do end\n"
     assert sha256_file(store.path(digest)) == digest
