@@ -427,6 +427,11 @@ class HexCrawler:
 
     async def _crawl(self, api_client: httpx.AsyncClient | None) -> set[str]:
         """Everything but the final commit; returns the names present in the registry."""
+        # Threads only unpack and hash (one per download in flight): anyio's default of 40
+        # idle threads, each with its own malloc arena, costs memory and buys nothing.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            self.settings.concurrency + self.settings.registry_concurrency
+        )
         versions, names = await self.load_registry()
         self.counts.packages_in_registry = len(versions)
         selected = self.select(versions)
