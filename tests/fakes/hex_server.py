@@ -373,14 +373,13 @@ def demo_packages() -> list[FakePackage]:
             )
             releases.append(FakeRelease(ver_dir.name, files, licenses=licenses))
         packages.append(FakePackage(pkg_dir.name, releases))
-    real = Path(__file__).resolve().parents[3] / "shared/fixtures/hexpm/gleam_stdlib-0.14.0.tar"
-    if real.is_file():
-        packages.append(
-            FakePackage(
-                "gleam_stdlib",
-                [FakeRelease("0.14.0", raw_tarball=real.read_bytes(), licenses=("Apache-2.0",))],
-            )
+    real = FIXTURES / "hexpm" / "gleam_stdlib-0.14.0.tar"
+    packages.append(
+        FakePackage(
+            "gleam_stdlib",
+            [FakeRelease("0.14.0", raw_tarball=real.read_bytes(), licenses=("Apache-2.0",))],
         )
+    )
     return packages
 
 

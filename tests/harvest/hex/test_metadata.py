@@ -8,7 +8,7 @@ import pytest
 from harvest.hex.errors import MetadataError
 from harvest.hex.metadata import Metadata, format_metadata, parse_metadata
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "hexpm"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hexpm"
 
 
 def test_real_gleam_metadata() -> None:

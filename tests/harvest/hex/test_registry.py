@@ -8,7 +8,7 @@ from harvest.hex import registry
 from harvest.hex.errors import BadOrigin, BadSignature, RegistryError
 from tests.fakes.hex_server import make_key
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "hexpm"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hexpm"
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from harvest.hex.tarball import read_tarball
 from harvest.hex.versions import latest_stable, sort_versions
 from tests.fakes.hex_server import FakeRelease, release_tarball
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "hexpm"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hexpm"
 
 
 def test_real_tarball_checksums() -> None:
