@@ -71,7 +71,6 @@ def run_once(count: int, concurrency: int, latency: float) -> dict[str, float]:
     packages = make_packages(count)
     with HexServer(packages, delay=latency) as server, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "key.pem").write_bytes(server.repo.public_key)
         total_bytes = sum(len(b) for b in server.repo.tarballs.values())
         urls = [f"{server.url}/tarballs/{name}.tar" for name in sorted(server.repo.tarballs)]
         config = work / "curl.cfg"
@@ -96,16 +95,7 @@ def run_once(count: int, concurrency: int, latency: float) -> dict[str, float]:
             "-m",
             "harvest",
             "hex",
-            "--repo-url",
-            server.url,
-            "--api-url",
-            f"{server.url}/api",
-            "--repo-public-key",
-            str(work / "key.pem"),
-            "--catalog",
-            str(work / "catalog.duckdb"),
-            "--data-dir",
-            str(work / "data"),
+            *server.harvest_flags(work),
             "--concurrency",
             str(concurrency),
         ]

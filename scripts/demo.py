@@ -36,23 +36,10 @@ def run_demo(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    catalog, data = out / "catalog.duckdb", out / "data"
+    catalog, data = out / "catalog.duckdb", out / "data"  # where harvest_flags points
     with HexServer(demo_packages()) as server:
-        key = out / "demo_repo_key.pem"
-        key.write_bytes(server.repo.public_key)
         print(f"demo Hex repository at {server.url} ({len(server.repo.packages)} packages)")
-        common = [
-            "--repo-url",
-            server.url,
-            "--api-url",
-            f"{server.url}/api",
-            "--repo-public-key",
-            str(key),
-            "--catalog",
-            str(catalog),
-            "--data-dir",
-            str(data),
-        ]
+        common = server.harvest_flags(out)
         step("harvest every package from the demo repository", ["-m", "harvest", "hex", *common])
         step(
             "run it again: only conditional requests, nothing re-downloaded",

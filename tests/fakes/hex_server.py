@@ -347,6 +347,23 @@ class HexServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def harvest_flags(self, workdir: Path) -> list[str]:
+        """Flags pointing `python -m harvest hex` at this server, its key and `workdir`."""
+        key = workdir / "repo_key.pem"
+        key.write_bytes(self.repo.public_key)
+        return [
+            "--repo-url",
+            self.url,
+            "--api-url",
+            f"{self.url}/api",
+            "--repo-public-key",
+            str(key),
+            "--catalog",
+            str(workdir / "catalog.duckdb"),
+            "--data-dir",
+            str(workdir / "data"),
+        ]
+
     def __enter__(self) -> HexServer:
         self._thread.start()
         return self

@@ -30,23 +30,12 @@ def _lib(name: str, body: str = "") -> dict[str, bytes]:
 def harvest(
     server: HexServer, tmp: Path, *extra: str, env: dict[str, str] | None = None, wait: bool = True
 ) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
-    key = tmp / "key.pem"
-    key.write_bytes(server.repo.public_key)
     cmd = [
         sys.executable,
         "-m",
         "harvest",
         "hex",
-        "--repo-url",
-        server.url,
-        "--api-url",
-        f"{server.url}/api",
-        "--repo-public-key",
-        str(key),
-        "--catalog",
-        str(tmp / "catalog.duckdb"),
-        "--data-dir",
-        str(tmp / "data"),
+        *server.harvest_flags(tmp),
         "--retries",
         "3",
         *extra,
