@@ -30,6 +30,7 @@ from train.model import (
     trainable_parameters,
 )
 from train.runs import (
+    RESULT_COLUMNS,
     RunInfo,
     RunPaths,
     check_run_id,
@@ -62,15 +63,7 @@ class RunResult:
 
     def catalog_values(self) -> dict[str, Any]:
         """The `training_runs` result columns."""
-        columns = (
-            "train_loss",
-            "eval_loss",
-            "eval_perplexity",
-            "adapter_path",
-            "adapter_sha256",
-            "global_step",
-        )
-        return {name: value for name, value in asdict(self).items() if name in columns}
+        return {name: value for name, value in asdict(self).items() if name in RESULT_COLUMNS}
 
 
 def run_qlora(cfg: QLoRAConfig, run_id: str | None = None, resume: str | None = None) -> RunResult:

@@ -120,17 +120,20 @@ def record_start(catalog: Catalog, info: RunInfo) -> None:
         )
 
 
+# The `training_runs` columns a finished run fills in.
+RESULT_COLUMNS = (
+    "train_loss",
+    "eval_loss",
+    "eval_perplexity",
+    "adapter_path",
+    "adapter_sha256",
+    "global_step",
+)
+
+
 def record_end(catalog: Catalog, run_id: str, status: str, values: dict[str, Any]) -> None:
     """Set the final status and the result columns named in `values`."""
-    allowed = {
-        "train_loss",
-        "eval_loss",
-        "eval_perplexity",
-        "adapter_path",
-        "adapter_sha256",
-        "global_step",
-        "error",
-    }
+    allowed = {*RESULT_COLUMNS, "error"}
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"unknown training_runs columns: {sorted(unknown)}")
