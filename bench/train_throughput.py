@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -42,25 +43,21 @@ def synthetic_rows(n: int, min_len: int, max_len: int, vocab: int, seed: int = 0
 
 def build_model(directory: Path, gpu: bool, layers: int) -> Path:
     """Tiny Mistral on CPU; on GPU Devstral Small's full width with `layers` layers."""
+    from train.plan import DEVSTRAL_SMALL
     from train.tiny import build_tiny_model
 
     if not gpu:
         return build_tiny_model(directory)
     import torch
 
+    shape = {**asdict(DEVSTRAL_SMALL), "num_hidden_layers": layers}
     built = build_tiny_model(
         directory,
         dtype="bfloat16",
         device="cuda",
-        vocab_size=131072,
-        hidden_size=5120,
-        intermediate_size=32768,
-        num_hidden_layers=layers,
-        num_attention_heads=32,
-        num_key_value_heads=8,
-        head_dim=128,
         initializer_range=0.02,
         max_position_embeddings=131072,
+        **shape,
     )
     torch.cuda.empty_cache()  # the children measure their own peaks; leave them the memory
     return built

@@ -1,9 +1,9 @@
 """Mirrors Hex.pm: registry diff -> package info -> verified tarballs -> blob store + catalog.
 
-One worker per package in flight (`concurrency` of them); a single writer task owns the
-catalog connection, so each release's rows land in one transaction. A rerun repeats nothing
-that finished: registry resources come back as 304s, finished releases are skipped, and a
-verified tarball already on disk is reused instead of downloaded again.
+A few registry fetches run ahead of `concurrency` download workers; one group-commit writer
+(harvest.groupcommit) owns the catalog connection, so a release's rows always land together.
+A rerun repeats nothing that finished: registry resources come back as 304s, finished releases
+are skipped, and a verified tarball already on disk is reused instead of downloaded again.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ class HexCrawler:
     now: Callable[[], datetime] = state.utcnow
     counts: CrawlCounts = field(default_factory=CrawlCounts)
     cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    writer: GroupWriter[state.HexWrite] = field(init=False)  # made in run(): needs the loop
 
     @property
     def data_dir(self) -> Path:

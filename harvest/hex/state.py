@@ -128,15 +128,6 @@ class Batch:
         else:
             self.retirements[(item.package, item.version)] = (item.reason, item.message)
 
-    def __len__(self) -> int:
-        return (
-            len(self.releases)
-            + len(self.packages)
-            + len(self.cache)
-            + len(self.stats)
-            + len(self.retirements)
-        )
-
 
 def _release_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
     return pa.table(

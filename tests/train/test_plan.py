@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -52,15 +53,7 @@ def test_lora_count_equals_peft_on_the_real_architecture() -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import MistralForCausalLM
 
-    config = tiny_mistral_config(
-        131072,
-        hidden_size=5120,
-        intermediate_size=32768,
-        num_hidden_layers=40,
-        num_attention_heads=32,
-        num_key_value_heads=8,
-        head_dim=128,
-    )
+    config = tiny_mistral_config(**asdict(DEVSTRAL_SMALL))
     with torch.device("meta"):
         model = MistralForCausalLM(config)
     peft_model = get_peft_model(model, LoraConfig(r=16, target_modules="all-linear"))
