@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -85,24 +85,41 @@ class Catalog:
         self.close()
 
 
-def execute_over(
-    con: duckdb.DuckDBPyConnection, name: str, table: Any, sql: str, params: Any = None
-) -> None:
-    """Run `sql` with an Arrow `table` visible as `name`: one statement for many rows.
+# A batch column: its DuckDB type and its values, one per row.
+Column = tuple[str, Sequence[Any]]
 
-    DuckDB's executemany runs row by row (milliseconds each); a registered Arrow table costs
-    microseconds per row. An empty table runs nothing.
+
+def execute_over(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: Mapping[str, Column],
+    sql: str,
+    params: Any = None,
+) -> None:
+    """Run `sql` with `columns` visible as the temporary table `name`: one statement for many rows.
+
+    DuckDB's executemany runs row by row (milliseconds each). Here each column travels as one
+    list parameter and `unnest` turns the lists back into rows, microseconds per row, without
+    pyarrow (whose import alone is about 40 MB of a crawler's memory). An empty batch runs
+    nothing.
     """
-    if table.num_rows == 0:
+    lengths = {len(values) for _type, values in columns.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"batch {name}: columns differ in length {sorted(lengths)}")
+    if lengths == {0}:
         return
-    con.register(name, table)
+    select = ", ".join(f'unnest(?::{kind}[]) AS "{col}"' for col, (kind, _v) in columns.items())
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}",
+        [list(values) for _kind, values in columns.values()],
+    )
     try:
         con.execute(sql, params or [])
     finally:
-        # after a failed statement the transaction is aborted and unregister fails too;
-        # that must not hide the real error (a later register replaces the name)
+        # after a failed statement the transaction is aborted and DROP fails too; that must
+        # not hide the real error (the rollback removes the table anyway)
         with contextlib.suppress(duckdb.Error):
-            con.unregister(name)
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _take_lock(path: Path) -> int:

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
-from harvest.catalog import Catalog, execute_over
+from harvest.catalog import Catalog, Column, execute_over
 from harvest.github.graphql import RepoInfo
 
 _REPO_COLUMNS = (
@@ -70,16 +68,17 @@ _METADATA = (
 )
 
 
-_REPO_TYPES: dict[str, pa.DataType] = {
-    "database_id": pa.int64(),
-    "stars": pa.int32(),
-    "forks": pa.int32(),
-    "disk_usage_kb": pa.int64(),
-    "files_kept": pa.int32(),
-    "tarball_bytes": pa.int64(),
-    "topics": pa.list_(pa.string()),
+# DuckDB types of the github_repos columns that are not VARCHAR.
+_REPO_TYPES: dict[str, str] = {
+    "database_id": "BIGINT",
+    "stars": "INTEGER",
+    "forks": "INTEGER",
+    "disk_usage_kb": "BIGINT",
+    "files_kept": "INTEGER",
+    "tarball_bytes": "BIGINT",
+    "topics": "VARCHAR[]",
     **{
-        c: pa.bool_()
+        c: "BOOLEAN"
         for c in (
             "is_fork",
             "is_archived",
@@ -89,23 +88,12 @@ _REPO_TYPES: dict[str, pa.DataType] = {
             "license_permissive",
         )
     },
-    **{c: pa.timestamp("us") for c in ("committed_at", "created_at", "pushed_at", "updated_at")},
+    **{c: "TIMESTAMP" for c in ("committed_at", "created_at", "pushed_at", "updated_at")},
 }
-_FILE_SCHEMA = pa.schema(
-    [
-        ("origin", pa.string()),
-        ("origin_version", pa.string()),
-        ("path", pa.string()),
-        ("sha256", pa.string()),
-        ("bytes", pa.int64()),
-        ("license", pa.string()),
-    ]
-)
 
 
-def _repo_table(writes: Sequence[RepoWrite], columns: Sequence[str]) -> pa.Table:
-    schema = pa.schema([(c, _REPO_TYPES.get(c, pa.string())) for c in columns])
-    return pa.Table.from_pylist([{c: w.row[c] for c in columns} for w in writes], schema=schema)
+def _repo_columns(writes: Sequence[RepoWrite], columns: Sequence[str]) -> dict[str, Column]:
+    return {c: (_REPO_TYPES.get(c, "VARCHAR"), [w.row[c] for w in writes]) for c in columns}
 
 
 @dataclass(frozen=True)
@@ -183,20 +171,16 @@ def refresh_write(repo: RepoInfo) -> RepoWrite:
     return RepoWrite(repo_row(repo, "fetched", None, None, None), refresh=True)
 
 
-def _file_rows(writes: Sequence[RepoWrite]) -> pa.Table:
-    rows = [
-        {
-            "origin": w.row["name_with_owner"],
-            "origin_version": w.row["commit_oid"],
-            "path": f.path,
-            "sha256": f.sha256,
-            "bytes": f.size,
-            "license": w.row["license_spdx"],
-        }
-        for w in writes
-        for f in w.files
-    ]
-    return pa.Table.from_pylist(rows, schema=_FILE_SCHEMA)
+def _file_columns(writes: Sequence[RepoWrite]) -> dict[str, Column]:
+    pairs = [(w, f) for w in writes for f in w.files]
+    return {
+        "origin": ("VARCHAR", [w.row["name_with_owner"] for w, _f in pairs]),
+        "origin_version": ("VARCHAR", [w.row["commit_oid"] for w, _f in pairs]),
+        "path": ("VARCHAR", [f.path for _w, f in pairs]),
+        "sha256": ("VARCHAR", [f.sha256 for _w, f in pairs]),
+        "bytes": ("BIGINT", [f.size for _w, f in pairs]),
+        "license": ("VARCHAR", [w.row["license_spdx"] for w, _f in pairs]),
+    }
 
 
 class Recorder:
@@ -217,7 +201,8 @@ class Recorder:
 
         A repository's rows are never split across transactions, so it is never half
         recorded; a crash loses at most the uncommitted group, which the rerun redoes.
-        Per-row INSERTs cost milliseconds each in DuckDB; Arrow batches cost microseconds.
+        Per-row INSERTs cost milliseconds each in DuckDB; list-parameter batches (execute_over)
+        cost microseconds.
         """
         latest = {w.row["id"]: w for w in writes}  # a repository seen twice: keep the last
         full = [w for w in latest.values() if not w.refresh]
@@ -228,14 +213,14 @@ class Recorder:
                 execute_over(
                     con,
                     "repo_batch",
-                    _repo_table(full, _REPO_COLUMNS),
+                    _repo_columns(full, _REPO_COLUMNS),
                     f"INSERT OR REPLACE INTO github_repos ({columns}) "
                     f"SELECT {columns} FROM repo_batch",
                 )
                 execute_over(
                     con,
                     "file_batch",
-                    _file_rows(full),
+                    _file_columns(full),
                     "INSERT OR REPLACE INTO source_files "
                     "(source, origin, origin_version, path, sha256, bytes, license) "
                     "SELECT 'github', origin, origin_version, path, sha256, bytes, license "
@@ -246,7 +231,7 @@ class Recorder:
                 execute_over(
                     con,
                     "fresh_batch",
-                    _repo_table(fresh, ("id", *_METADATA)),
+                    _repo_columns(fresh, ("id", *_METADATA)),
                     f"UPDATE github_repos SET {assignments} FROM fresh_batch b "
                     "WHERE github_repos.id = b.id",
                 )

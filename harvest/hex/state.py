@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
-from harvest.catalog import Catalog, execute_over
+from harvest.catalog import Catalog, Column, execute_over
 from harvest.hex.api import PackageStats
 from harvest.hex.registry import VersionsEntry
 
@@ -129,56 +127,53 @@ class Batch:
             self.retirements[(item.package, item.version)] = (item.reason, item.message)
 
 
-def _release_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
-    return pa.table(
-        {
-            "package": [r.package for r in rows],
-            "version": [r.version for r in rows],
-            "outer_checksum": [r.outer_checksum for r in rows],
-            "inner_checksum": [r.inner_checksum for r in rows],
-            "licenses": [list(r.licenses) for r in rows],
-            "retired_reason": [r.retired_reason for r in rows],
-            "retired_message": [r.retired_message for r in rows],
-            "published_at": pa.array([r.published_at for r in rows], pa.timestamp("us")),
-            "status": [r.status for r in rows],
-            "error": [r.error for r in rows],
-            "app": [r.app for r in rows],
-            "description": [r.description for r in rows],
-            "build_tools": [list(r.build_tools) for r in rows],
-            "elixir_requirement": [r.elixir_requirement for r in rows],
-            "links": [json.dumps(r.links) if r.links is not None else None for r in rows],
-            "requirements": [
-                json.dumps(r.requirements) if r.requirements is not None else None for r in rows
-            ],
-            "tarball_bytes": pa.array([r.tarball_bytes for r in rows], pa.int64()),
-            "files_kept": pa.array([len(r.files) for r in rows], pa.int32()),
-            "is_prerelease": pa.array([r.is_prerelease for r in rows], pa.bool_()),
-            "updated_at": pa.array([now] * len(rows), pa.timestamp("us")),
-        }
-    )
-
-
-def _file_table(rows: list[ReleaseRow], now: datetime) -> pa.Table:
-    cols: dict[str, list[Any]] = {
-        k: [] for k in ("origin", "origin_version", "path", "sha256", "bytes", "license")
+def _release_columns(rows: list[ReleaseRow], now: datetime) -> dict[str, Column]:
+    return {
+        "package": ("VARCHAR", [r.package for r in rows]),
+        "version": ("VARCHAR", [r.version for r in rows]),
+        "outer_checksum": ("VARCHAR", [r.outer_checksum for r in rows]),
+        "inner_checksum": ("VARCHAR", [r.inner_checksum for r in rows]),
+        "licenses": ("VARCHAR[]", [list(r.licenses) for r in rows]),
+        "retired_reason": ("VARCHAR", [r.retired_reason for r in rows]),
+        "retired_message": ("VARCHAR", [r.retired_message for r in rows]),
+        "published_at": ("TIMESTAMP", [r.published_at for r in rows]),
+        "status": ("VARCHAR", [r.status for r in rows]),
+        "error": ("VARCHAR", [r.error for r in rows]),
+        "app": ("VARCHAR", [r.app for r in rows]),
+        "description": ("VARCHAR", [r.description for r in rows]),
+        "build_tools": ("VARCHAR[]", [list(r.build_tools) for r in rows]),
+        "elixir_requirement": ("VARCHAR", [r.elixir_requirement for r in rows]),
+        "links": ("VARCHAR", [_json_or_null(r.links) for r in rows]),
+        "requirements": ("VARCHAR", [_json_or_null(r.requirements) for r in rows]),
+        "tarball_bytes": ("BIGINT", [r.tarball_bytes for r in rows]),
+        "files_kept": ("INTEGER", [len(r.files) for r in rows]),
+        "is_prerelease": ("BOOLEAN", [r.is_prerelease for r in rows]),
+        "updated_at": ("TIMESTAMP", [now] * len(rows)),
     }
-    for r in rows:
-        license_expr = license_expression(r.licenses)
-        for path, sha, size in r.files:
-            for key, value in zip(
-                cols, (r.package, r.version, path, sha, size, license_expr), strict=True
-            ):
-                cols[key].append(value)
-    table = pa.table({**cols, "bytes": pa.array(cols["bytes"], pa.int64())})
-    return table.append_column("recorded_at", pa.array([now] * len(table), pa.timestamp("us")))
 
 
-def _bulk(con: Any, table: pa.Table, sql: str, params: list[Any] | None = None) -> None:
-    execute_over(con, "batch", table, sql, params)
+def _json_or_null(value: object) -> str | None:
+    return json.dumps(value) if value is not None else None
 
 
-def _ts(values: list[datetime | None]) -> pa.Array:
-    return pa.array(values, pa.timestamp("us"))
+def _file_columns(rows: list[ReleaseRow], now: datetime) -> dict[str, Column]:
+    files = [
+        (r.package, r.version, path, sha, size, license_expression(r.licenses))
+        for r in rows
+        for path, sha, size in r.files
+    ]
+    names = ("origin", "origin_version", "path", "sha256", "bytes", "license")
+    kinds = ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR")
+    values = list(zip(*files, strict=True)) if files else [()] * len(names)
+    columns: dict[str, Column] = {
+        name: (kind, list(col)) for name, kind, col in zip(names, kinds, values, strict=True)
+    }
+    columns["recorded_at"] = ("TIMESTAMP", [now] * len(files))
+    return columns
+
+
+def _bulk(con: Any, columns: dict[str, Column], sql: str, params: list[Any] | None = None) -> None:
+    execute_over(con, "batch", columns, sql, params)
 
 
 def write_group(catalog: Catalog, group: Sequence[HexWrite]) -> None:
@@ -195,16 +190,16 @@ def write_batch(catalog: Catalog, batch: Batch) -> None:
     packages = list(batch.packages.values())
     stats = list(batch.stats.values())
     with catalog.transaction() as con:
-        releases = _release_table(rows, now)
+        releases = _release_columns(rows, now)
         _bulk(
             con,
-            releases.select(["package", "version"]),
+            {"package": releases["package"], "version": releases["version"]},
             "DELETE FROM source_files WHERE source = 'hex' AND (origin, origin_version) IN"
             " (SELECT package, version FROM batch)",
         )
         _bulk(
             con,
-            _file_table(rows, now),
+            _file_columns(rows, now),
             "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
             " license, recorded_at) SELECT 'hex', origin, origin_version, path, sha256, bytes,"
             " license, recorded_at FROM batch",
@@ -220,33 +215,25 @@ def write_batch(catalog: Catalog, batch: Batch) -> None:
         )
         _bulk(
             con,
-            pa.table(
-                {
-                    "package": [p for p, _ in batch.retirements],
-                    "version": [v for _, v in batch.retirements],
-                    "reason": pa.array([r for r, _ in batch.retirements.values()], pa.string()),
-                    "message": pa.array([m for _, m in batch.retirements.values()], pa.string()),
-                }
-            ),
+            {
+                "package": ("VARCHAR", [p for p, _ in batch.retirements]),
+                "version": ("VARCHAR", [v for _, v in batch.retirements]),
+                "reason": ("VARCHAR", [r for r, _ in batch.retirements.values()]),
+                "message": ("VARCHAR", [m for _, m in batch.retirements.values()]),
+            },
             "UPDATE hex_releases r SET retired_reason = b.reason, retired_message = b.message"
             " FROM batch b WHERE r.package = b.package AND r.version = b.version",
         )
         _bulk(
             con,
-            pa.table(
-                {
-                    "name": [p.entry.name for p in packages],
-                    "versions": pa.array(
-                        [list(p.entry.versions) for p in packages], pa.list_(pa.string())
-                    ),
-                    "retired": pa.array(
-                        [list(p.entry.retired_versions) for p in packages], pa.list_(pa.string())
-                    ),
-                    "latest": pa.array([p.latest_stable for p in packages], pa.string()),
-                    "updated": _ts([p.registry_updated_at for p in packages]),
-                    "etag": pa.array([p.etag for p in packages], pa.string()),
-                }
-            ),
+            {
+                "name": ("VARCHAR", [p.entry.name for p in packages]),
+                "versions": ("VARCHAR[]", [list(p.entry.versions) for p in packages]),
+                "retired": ("VARCHAR[]", [list(p.entry.retired_versions) for p in packages]),
+                "latest": ("VARCHAR", [p.latest_stable for p in packages]),
+                "updated": ("TIMESTAMP", [p.registry_updated_at for p in packages]),
+                "etag": ("VARCHAR", [p.etag for p in packages]),
+            },
             "INSERT INTO hex_packages (name, repository, versions, retired_versions, latest_stable,"
             " registry_updated_at, package_etag, package_fetched_at)"
             " SELECT name, 'hexpm', versions, retired, latest, updated, etag, ? FROM batch"
@@ -260,15 +247,13 @@ def write_batch(catalog: Catalog, batch: Batch) -> None:
         # API extras upsert too: package rows and stats may arrive in either order.
         _bulk(
             con,
-            pa.table(
-                {
-                    "name": [s.name for s in stats],
-                    "downloads_all": pa.array([s.downloads_all for s in stats], pa.int64()),
-                    "downloads_recent": pa.array([s.downloads_recent for s in stats], pa.int64()),
-                    "description": pa.array([s.description for s in stats], pa.string()),
-                    "licenses": pa.array([list(s.licenses) for s in stats], pa.list_(pa.string())),
-                }
-            ),
+            {
+                "name": ("VARCHAR", [s.name for s in stats]),
+                "downloads_all": ("BIGINT", [s.downloads_all for s in stats]),
+                "downloads_recent": ("BIGINT", [s.downloads_recent for s in stats]),
+                "description": ("VARCHAR", [s.description for s in stats]),
+                "licenses": ("VARCHAR[]", [list(s.licenses) for s in stats]),
+            },
             "INSERT INTO hex_packages (name, repository, downloads_all, downloads_recent,"
             " description, licenses, api_updated_at) SELECT *, ? FROM (SELECT name,"
             " 'hexpm', downloads_all, downloads_recent, description, licenses FROM batch)"
@@ -279,13 +264,11 @@ def write_batch(catalog: Catalog, batch: Batch) -> None:
         )
         _bulk(
             con,
-            pa.table(
-                {
-                    "url": list(batch.cache),
-                    "etag": pa.array([e for e, _ in batch.cache.values()], pa.string()),
-                    "sha": [h for _, h in batch.cache.values()],
-                }
-            ),
+            {
+                "url": ("VARCHAR", list(batch.cache)),
+                "etag": ("VARCHAR", [e for e, _ in batch.cache.values()]),
+                "sha": ("VARCHAR", [h for _, h in batch.cache.values()]),
+            },
             "INSERT OR REPLACE INTO hex_registry_cache (url, etag, body_sha256, fetched_at)"
             " SELECT url, etag, sha, ? FROM batch",
             [now],

@@ -229,6 +229,9 @@ class HexRepo:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # A CDN answers at once. With Nagle on, the body waits behind the headers for the
+    # client's delayed ACK (about 40 ms a response), which capped every test and benchmark.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, *args: object) -> None:  # quiet
