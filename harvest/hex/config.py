@@ -31,7 +31,13 @@ class HexSettings(BaseModel):
     limit: int | None = Field(None, ge=1, description="at most this many packages")
     concurrency: int = Field(8, ge=1, le=64, description="parallel tarball downloads")
     registry_concurrency: int = Field(
-        4, ge=1, le=16, description="parallel /packages/NAME fetches, running ahead of downloads"
+        8, ge=1, le=16, description="parallel /packages/NAME fetches, running ahead of downloads"
+    )
+    unpack_processes: int | None = Field(
+        None,
+        ge=1,
+        le=32,
+        description="worker processes that check and unpack tarballs (default: cores - 1, 1-4)",
     )
     api_budget: int = Field(
         90, ge=1, description="API requests per minute (never above the server's advertised limit)"
@@ -62,11 +68,3 @@ class HexSettings(BaseModel):
             if not name or "/" in name or name.startswith("."):
                 raise ValueError(f"{name!r} is not a Hex package name")
         return value
-
-
-KEEP_SUFFIXES = (".ex", ".exs", ".erl", ".hrl")
-
-
-def keep_path(path: str) -> bool:
-    """The files a package contributes: Elixir and Erlang sources and mix.exs."""
-    return path.endswith(KEEP_SUFFIXES)

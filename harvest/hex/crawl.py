@@ -1,14 +1,18 @@
 """Mirrors Hex.pm: registry diff -> package info -> verified tarballs -> blob store + catalog.
 
-A few registry fetches run ahead of `concurrency` download workers; one group-commit writer
-(harvest.groupcommit) owns the catalog connection, so a release's rows always land together.
-A rerun repeats nothing that finished: registry resources come back as 304s, finished releases
-are skipped, and a verified tarball already on disk is reused instead of downloaded again.
+`registry_concurrency` registry fetches run ahead of the release workers; at most
+`concurrency` tarball downloads are in flight, and there are more release workers than
+download slots, so downloads keep going while finished tarballs are checked and unpacked in
+worker processes (harvest.hex.unpack). One group-commit writer (harvest.groupcommit) owns the
+catalog connection, so a release's rows always land together. A rerun repeats nothing that
+finished: registry resources come back as 304s, finished releases are skipped, and a verified
+tarball already on disk is reused instead of downloaded again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_process
 import httpx
 
 from harvest.archive import ArchiveLimits
@@ -25,10 +30,10 @@ from harvest.catalog import Catalog
 from harvest.groupcommit import GroupWriter
 from harvest.hex import registry, repo, state
 from harvest.hex.api import ApiCounters, iter_package_stats
-from harvest.hex.config import HexSettings, keep_path
+from harvest.hex.config import HexSettings
 from harvest.hex.errors import RegistryError, TarballError
 from harvest.hex.select import RETRYABLE_SKIPS, Choice, choose_releases, registry_changed
-from harvest.hex.tarball import read_tarball
+from harvest.hex.unpack import Unpacked, unpack_release
 from harvest.hex.versions import is_prerelease, latest_stable
 from harvest.net.download import ChecksumMismatch, DownloadTooLarge
 from harvest.net.ratelimit import HeaderRateLimiter
@@ -90,6 +95,8 @@ class HexCrawler:
     counts: CrawlCounts = field(default_factory=CrawlCounts)
     cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     writer: GroupWriter[state.HexWrite] = field(init=False)  # made in run(): needs the loop
+    _unpackers: anyio.CapacityLimiter = field(init=False)
+    _downloads: anyio.CapacityLimiter = field(init=False)
 
     @property
     def data_dir(self) -> Path:
@@ -105,10 +112,12 @@ class HexCrawler:
         response = await repo.fetch_registry(self.client, url, etag, self.settings.retries)
         if response.status == 304 and cached_sha:
             self.counts.registry_not_modified += 1
-            return await anyio.to_thread.run_sync(self.store.read, cached_sha)
+            return self.store.read(cached_sha)
         if response.status != 200 or response.body is None:
             return None
-        sha = await anyio.to_thread.run_sync(self.store.put, response.body)
+        # A registry body is a few KiB: writing it here costs less than a thread handoff,
+        # which waits for the busy event loop to let go of the GIL (up to 5 ms).
+        sha = self.store.put(response.body)
         self.cache[url] = (response.etag, sha)
         self.writer.submit(state.CacheEntry(url, response.etag, sha))
         return response.body
@@ -303,11 +312,16 @@ class HexCrawler:
                 raise
             return state.ReleaseRow(**{**base, "error": f"download failed: {exc}"})
         try:
-            parsed = await anyio.to_thread.run_sync(self._unpack, dest, name, rel.version)
+            unpacked = await self._unpack(dest, name, rel.version)
         except TarballError as exc:
             await anyio.to_thread.run_sync(self._quarantine, dest, str(exc))
             return state.ReleaseRow(**{**base, "status": "quarantined", "error": str(exc)})
-        meta, inner, files = parsed
+        except (anyio.BrokenWorkerProcess, ProcessLookupError) as exc:
+            # The worker died (killed, out of memory): this release is retried on the next
+            # run and the next unpack gets a fresh worker. anyio reports a worker that died
+            # while starting as ProcessLookupError.
+            return state.ReleaseRow(**{**base, "error": f"unpack worker died: {exc!r}"})
+        meta = unpacked.metadata
         if not self.settings.keep_tarballs:
             dest.unlink(missing_ok=True)
         return state.ReleaseRow(
@@ -315,7 +329,7 @@ class HexCrawler:
                 **base,
                 "status": "fetched",
                 "error": None,
-                "inner_checksum": inner,
+                "inner_checksum": unpacked.inner_checksum,
                 "licenses": meta.licenses,
                 "app": meta.app,
                 "description": meta.description,
@@ -323,7 +337,7 @@ class HexCrawler:
                 "elixir_requirement": meta.elixir,
                 "links": meta.links,
                 "tarball_bytes": size,
-                "files": files,
+                "files": unpacked.files,
             }
         )
 
@@ -339,14 +353,15 @@ class HexCrawler:
         url = repo.tarball_url(self.settings.repo_url, name, rel.version)
         for attempt in (1, 2):
             try:
-                result = await repo.download_tarball(
-                    self.client,
-                    url,
-                    dest,
-                    expected_sha256=rel.outer_checksum,
-                    max_bytes=self.settings.max_tarball_bytes,
-                    attempts=self.settings.retries,
-                )
+                async with self._downloads:
+                    result = await repo.download_tarball(
+                        self.client,
+                        url,
+                        dest,
+                        expected_sha256=rel.outer_checksum,
+                        max_bytes=self.settings.max_tarball_bytes,
+                        attempts=self.settings.retries,
+                    )
             except ChecksumMismatch:
                 if attempt == 2:
                     raise
@@ -358,23 +373,20 @@ class HexCrawler:
             return result.size
         raise AssertionError("unreachable")
 
-    def _unpack(
-        self, path: Path, name: str, version: str
-    ) -> tuple[Any, str, tuple[tuple[str, str, int], ...]]:
+    async def _unpack(self, path: Path, name: str, version: str) -> Unpacked:
         limits = ArchiveLimits(
             max_total_bytes=self.settings.max_contents_bytes,
             max_member_bytes=self.settings.max_tarball_bytes * 8,
         )
-        with path.open("rb") as handle:
-            tarball = read_tarball(handle, want=keep_path, limits=limits)
-        meta = tarball.metadata
-        if meta.name != name or meta.version != version:
-            raise TarballError(
-                "metadata_mismatch",
-                f"metadata says {meta.name} {meta.version}, registry {name} {version}",
-            )
-        files = tuple((m.path, self.store.put(m.data), len(m.data)) for m in tarball.contents)
-        return meta, tarball.inner_checksum, files
+        return await anyio.to_process.run_sync(
+            unpack_release,
+            str(path),
+            name,
+            version,
+            str(self.data_dir),
+            limits,
+            limiter=self._unpackers,
+        )
 
     def _quarantine(self, path: Path, reason: str) -> None:
         """Keep the offending tarball for inspection, out of the mirror."""
@@ -428,11 +440,12 @@ class HexCrawler:
 
     async def _crawl(self, api_client: httpx.AsyncClient | None) -> set[str]:
         """Everything but the final commit; returns the names present in the registry."""
-        # Threads only unpack and hash (one per download in flight): anyio's default of 40
+        # Threads only hash reused tarballs and store registry bodies: anyio's default of 40
         # idle threads, each with its own malloc arena, costs memory and buys nothing.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = (
-            self.settings.concurrency + self.settings.registry_concurrency
-        )
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 2
+        unpackers = self.settings.unpack_processes or max(1, min(4, (os.cpu_count() or 2) - 1))
+        self._unpackers = anyio.CapacityLimiter(unpackers)
+        self._downloads = anyio.CapacityLimiter(self.settings.concurrency)
         versions, names = await self.load_registry()
         self.counts.packages_in_registry = len(versions)
         selected = self.select(versions)
@@ -464,7 +477,9 @@ class HexCrawler:
             ](self.settings.concurrency)
             for _ in range(self.settings.registry_concurrency):
                 workers.start_soon(self._info_worker, entries_receive.clone(), infos_send.clone())
-            for _ in range(self.settings.concurrency):
+            # More release workers than download slots: while some unpack, the downloads
+            # stay busy, as curl's would.
+            for _ in range(self.settings.concurrency + 2 * unpackers):
                 workers.start_soon(self._release_worker, infos_receive.clone(), per_package, names)
             entries_receive.close()
             infos_send.close()

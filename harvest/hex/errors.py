@@ -20,13 +20,23 @@ class BadOrigin(RegistryError):
 
 
 class TarballError(HexError):
-    """A tarball that fails a check; it is quarantined with `reason`."""
+    """A tarball that fails a check; it is quarantined with `reason`.
+
+    Raised in unpack worker processes, so it must survive pickling with its reason intact.
+    """
 
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
+        self.detail = detail
         super().__init__(f"{reason}: {detail}")
+
+    def __reduce__(self) -> tuple[type[TarballError], tuple[str, str]]:
+        return TarballError, (self.reason, self.detail)
 
 
 class MetadataError(TarballError):
     def __init__(self, detail: str) -> None:
         super().__init__("bad_metadata", detail)
+
+    def __reduce__(self) -> tuple[type[MetadataError], tuple[str]]:  # type: ignore[override]
+        return MetadataError, (self.detail,)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from tests.fakes.hex_server import FakePackage, FakeRelease, HexServer, recent
@@ -190,8 +191,12 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and tarball_requests(server) < 15:
             time.sleep(0.05)
+        workers = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # unpack workers see their pipe close and exit with the crawl
+        psutil.wait_procs(workers, timeout=10)
+        assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
         before = tarball_requests(server)
         assert 0 < before < 60
         done = harvest(server, tmp_path, "--concurrency", "4")
@@ -204,6 +209,34 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
         # only tarballs that were in flight when killed may be fetched a second time
         assert tarball_requests(server) <= 60 + 4
         assert not list((tmp_path / "data").rglob("*.tmp"))
+
+
+def test_a_killed_unpack_worker_fails_only_its_release(tmp_path: Path) -> None:
+    packages = [
+        FakePackage(f"pkg{i:03d}", [FakeRelease("1.0.0", _lib(f"pkg{i:03d}"))]) for i in range(60)
+    ]
+    with HexServer(packages, delay=0.02) as server:
+        proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
+        assert isinstance(proc, subprocess.Popen)
+        killed = 0
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline and proc.poll() is None:
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                if "anyio.to_process" in " ".join(child.cmdline()):
+                    child.kill()
+                    killed += 1
+            time.sleep(0.01)
+        _out, err = proc.communicate(timeout=120)
+        assert killed
+        assert proc.returncode in (0, 1), err
+        failed = query(tmp_path, "SELECT error FROM hex_releases WHERE status = 'failed'")
+        assert all("unpack worker died" in e for (e,) in failed)
+        assert (proc.returncode == 1) == bool(failed), err
+        done = harvest(server, tmp_path, "--concurrency", "4")
+        assert done.returncode == 0, done.stderr
+        assert query(tmp_path, "SELECT count(*) FROM hex_releases WHERE status = 'fetched'") == [
+            (60,)
+        ]
 
 
 def test_second_concurrent_harvest_fails_fast(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harvest.hex.config import keep_path
 from harvest.hex.errors import TarballError
 from harvest.hex.registry import Release
 from harvest.hex.select import choose_releases
 from harvest.hex.tarball import read_tarball
+from harvest.hex.unpack import keep_path
 from harvest.hex.versions import latest_stable, sort_versions
 from tests.fakes.hex_server import FakeRelease, release_tarball
 
