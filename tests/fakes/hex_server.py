@@ -352,20 +352,7 @@ class HexServer:
 
     def harvest_flags(self, workdir: Path) -> list[str]:
         """Flags pointing `python -m harvest hex` at this server, its key and `workdir`."""
-        key = workdir / "repo_key.pem"
-        key.write_bytes(self.repo.public_key)
-        return [
-            "--repo-url",
-            self.url,
-            "--api-url",
-            f"{self.url}/api",
-            "--repo-public-key",
-            str(key),
-            "--catalog",
-            str(workdir / "catalog.duckdb"),
-            "--data-dir",
-            str(workdir / "data"),
-        ]
+        return harvest_flags(self.url, self.repo.public_key, workdir)
 
     def __enter__(self) -> HexServer:
         self._thread.start()
@@ -374,6 +361,24 @@ class HexServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def harvest_flags(url: str, public_key: bytes, workdir: Path) -> list[str]:
+    """Flags pointing `python -m harvest hex` at the server at `url` and at `workdir`."""
+    key = workdir / "repo_key.pem"
+    key.write_bytes(public_key)
+    return [
+        "--repo-url",
+        url,
+        "--api-url",
+        f"{url}/api",
+        "--repo-public-key",
+        str(key),
+        "--catalog",
+        str(workdir / "catalog.duckdb"),
+        "--data-dir",
+        str(workdir / "data"),
+    ]
 
 
 def demo_packages() -> list[FakePackage]:
