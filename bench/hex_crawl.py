@@ -196,11 +196,13 @@ def main() -> None:
 def run_all(args: argparse.Namespace, scratch: Path) -> None:
     for count in args.packages:
         conn, child_end = multiprocessing.get_context("spawn").Pipe()
-        server = multiprocessing.get_context("spawn").Process(target=serve, args=(child_end, count))
+        server = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(child_end, count), daemon=True
+        )
         server.start()
         served = conn.recv()
-        for latency_ms in args.latency_ms:
-            work = scratch / f"{count}-{latency_ms:g}ms"
+        for run, latency_ms in enumerate(args.latency_ms):
+            work = scratch / f"{count}-{run}-{latency_ms:g}ms"
             r = run_once(conn, served, count, args.concurrency, latency_ms / 1000, work)
             print(
                 f"{r['latency_ms']:>5.0f}ms {r['packages']:>8} {r['total_mb']:>7.1f} "
