@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from harvest.catalog import open_catalog
 from harvest.settings import load_settings, overrides_from_args
 from transform.config import BuildConfig
 
@@ -44,3 +45,17 @@ def add_catalog_flags(parser: argparse.ArgumentParser) -> None:
 def catalog_path(args: argparse.Namespace) -> Path:
     """The catalog of a read-only command: --catalog, else the config's."""
     return args.catalog or load_config(argparse.Namespace(config=args.config)).catalog
+
+
+def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
+    """The snapshot name plus --catalog/--config, for the commands about one snapshot."""
+    parser.add_argument("version", help="snapshot name, e.g. v3")
+    add_catalog_flags(parser)
+
+
+def snapshot_row(args: argparse.Namespace) -> dict[str, Any]:
+    """The `snapshots` row of the snapshot named on the command line (catalog opened read-only)."""
+    from transform.snapshot.catalog_io import get_snapshot
+
+    with open_catalog(catalog_path(args), write=False) as catalog:
+        return get_snapshot(catalog, args.version)

@@ -10,23 +10,19 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from harvest.catalog import open_catalog
-from transform.snapshot.common_cli import add_catalog_flags, catalog_path
+from transform.snapshot.common_cli import add_snapshot_arguments, snapshot_row
 
 HELP = "show one snapshot: sources, configuration, rows per task and split, filter counts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("version", help="snapshot name, e.g. v3")
-    add_catalog_flags(parser)
+    add_snapshot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from transform.snapshot.catalog_io import get_snapshot
     from transform.snapshot.manifest import read_manifest
 
-    with open_catalog(catalog_path(args), write=False) as catalog:
-        row = get_snapshot(catalog, args.version)
+    row = snapshot_row(args)
     manifest, _ = read_manifest(Path(row["path"]))
     render(Console(width=160), row, manifest)
     return 0
