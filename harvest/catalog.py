@@ -122,6 +122,18 @@ def execute_over(
             con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+# One source file as both crawlers record it: origin, origin_version, path, sha256, bytes, license.
+SourceFile = tuple[str, str, str, str, int, str | None]
+
+
+def source_file_columns(files: Sequence[SourceFile]) -> dict[str, Column]:
+    """`source_files` rows as execute_over columns; both crawlers write the table through it."""
+    names = ("origin", "origin_version", "path", "sha256", "bytes", "license")
+    kinds = ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR")
+    values = list(zip(*files, strict=True)) if files else [()] * len(names)
+    return {name: (kind, list(col)) for name, kind, col in zip(names, kinds, values, strict=True)}
+
+
 def _take_lock(path: Path) -> int:
     lock_path = path.with_name(path.name + ".lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from harvest.catalog import Catalog, Column, execute_over
+from harvest.catalog import Catalog, Column, execute_over, source_file_columns
 from harvest.github.graphql import RepoInfo
 
 _REPO_COLUMNS = (
@@ -172,15 +172,20 @@ def refresh_write(repo: RepoInfo) -> RepoWrite:
 
 
 def _file_columns(writes: Sequence[RepoWrite]) -> dict[str, Column]:
-    pairs = [(w, f) for w in writes for f in w.files]
-    return {
-        "origin": ("VARCHAR", [w.row["name_with_owner"] for w, _f in pairs]),
-        "origin_version": ("VARCHAR", [w.row["commit_oid"] for w, _f in pairs]),
-        "path": ("VARCHAR", [f.path for _w, f in pairs]),
-        "sha256": ("VARCHAR", [f.sha256 for _w, f in pairs]),
-        "bytes": ("BIGINT", [f.size for _w, f in pairs]),
-        "license": ("VARCHAR", [w.row["license_spdx"] for w, _f in pairs]),
-    }
+    return source_file_columns(
+        [
+            (
+                w.row["name_with_owner"],
+                w.row["commit_oid"],
+                f.path,
+                f.sha256,
+                f.size,
+                w.row["license_spdx"],
+            )
+            for w in writes
+            for f in w.files
+        ]
+    )
 
 
 class Recorder:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from harvest.catalog import Catalog, Column, execute_over
+from harvest.catalog import Catalog, Column, execute_over, source_file_columns
 from harvest.hex.api import PackageStats
 from harvest.hex.registry import VersionsEntry
 
@@ -162,14 +162,7 @@ def _file_columns(rows: list[ReleaseRow], now: datetime) -> dict[str, Column]:
         for r in rows
         for path, sha, size in r.files
     ]
-    names = ("origin", "origin_version", "path", "sha256", "bytes", "license")
-    kinds = ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR")
-    values = list(zip(*files, strict=True)) if files else [()] * len(names)
-    columns: dict[str, Column] = {
-        name: (kind, list(col)) for name, kind, col in zip(names, kinds, values, strict=True)
-    }
-    columns["recorded_at"] = ("TIMESTAMP", [now] * len(files))
-    return columns
+    return {**source_file_columns(files), "recorded_at": ("TIMESTAMP", [now] * len(files))}
 
 
 def _bulk(con: Any, columns: dict[str, Column], sql: str, params: list[Any] | None = None) -> None:
