@@ -181,11 +181,15 @@ def test_bad_versions_signature_is_a_hard_error(tmp_path: Path) -> None:
         assert query(tmp_path, "SELECT count(*) FROM hex_releases")[0][0] == 0
 
 
-def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
-    packages = [
+def _sixty_packages() -> list[FakePackage]:
+    """Enough one-release packages that a crawl at 20 ms a request can be interrupted."""
+    return [
         FakePackage(f"pkg{i:03d}", [FakeRelease("1.0.0", _lib(f"pkg{i:03d}"))]) for i in range(60)
     ]
-    with HexServer(packages, delay=0.02) as server:
+
+
+def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
+    with HexServer(_sixty_packages(), delay=0.02) as server:
         proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
         assert isinstance(proc, subprocess.Popen)
         deadline = time.monotonic() + 30
@@ -212,10 +216,7 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
 
 
 def test_a_killed_unpack_worker_fails_only_its_release(tmp_path: Path) -> None:
-    packages = [
-        FakePackage(f"pkg{i:03d}", [FakeRelease("1.0.0", _lib(f"pkg{i:03d}"))]) for i in range(60)
-    ]
-    with HexServer(packages, delay=0.02) as server:
+    with HexServer(_sixty_packages(), delay=0.02) as server:
         proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
         assert isinstance(proc, subprocess.Popen)
         killed = 0
