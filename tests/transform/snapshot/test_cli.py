@@ -15,6 +15,20 @@ def cli(*argv: str) -> int:
     return main("transform", "", COMMANDS, list(argv))
 
 
+def build_flags(workspace: Path) -> list[str]:
+    """`build` pointed at the workspace's catalog, blobs and output, on one worker."""
+    return [
+        "--catalog",
+        str(workspace / "catalog.duckdb"),
+        "--data-dir",
+        str(workspace / "data"),
+        "--output-dir",
+        str(workspace / "datasets"),
+        "--workers",
+        "1",
+    ]
+
+
 def test_build_help_lists_flags(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli("build", "--help")
@@ -25,16 +39,7 @@ def test_build_help_lists_flags(capsys):
 
 def test_build_via_cli_then_list_show_verify(workspace, capsys):
     catalog = str(workspace / "catalog.duckdb")
-    common = [
-        "--catalog",
-        catalog,
-        "--data-dir",
-        str(workspace / "data"),
-        "--output-dir",
-        str(workspace / "datasets"),
-        "--workers",
-        "1",
-    ]
+    common = build_flags(workspace)
     assert cli("build", "--version", "cli1", *common) == 0
     assert cli("build", "--version", "cli1", *common) == 1
     assert "already exists" in capsys.readouterr().err
@@ -57,16 +62,7 @@ def test_build_via_cli_then_list_show_verify(workspace, capsys):
 
 def test_verify_detects_a_corrupt_shard(workspace, capsys):
     catalog = str(workspace / "catalog.duckdb")
-    common = [
-        "--catalog",
-        catalog,
-        "--data-dir",
-        str(workspace / "data"),
-        "--output-dir",
-        str(workspace / "datasets"),
-        "--workers",
-        "1",
-    ]
+    common = build_flags(workspace)
     assert cli("build", "--version", "corrupt-me", *common) == 0
     shard = next((workspace / "datasets" / "corrupt-me" / "corpus").glob("train-*.parquet"))
     data = bytearray(shard.read_bytes())
@@ -99,16 +95,7 @@ def test_bad_config_value_names_the_key(tmp_path, capsys):
 
 def test_missing_snapshot_directory_is_reported(workspace, capsys):
     catalog = str(workspace / "catalog.duckdb")
-    common = [
-        "--catalog",
-        catalog,
-        "--data-dir",
-        str(workspace / "data"),
-        "--output-dir",
-        str(workspace / "datasets"),
-        "--workers",
-        "1",
-    ]
+    common = build_flags(workspace)
     assert cli("build", "--version", "moved", *common) == 0
     shutil.rmtree(Path(workspace / "datasets" / "moved"))
     capsys.readouterr()
