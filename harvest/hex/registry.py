@@ -7,6 +7,7 @@ which Hex added against malicious mirrors.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -176,11 +177,18 @@ def _release(r: pb.Release) -> Release:  # type: ignore[name-defined]
 # -- encoding: used by the loopback test server and the offline demo --------------------------
 
 
-def sign_payload(payload: bytes, private_key_pem: bytes) -> bytes:
+@functools.lru_cache(maxsize=4)
+def _private_key(private_key_pem: bytes) -> rsa.RSAPrivateKey:
+    """Parsed once per key: loading a PEM private key checks the key and costs ~30 ms, which
+    made building a test or benchmark repository spend most of its time re-reading one key."""
     key = serialization.load_pem_private_key(private_key_pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise RegistryError("signing key is not an RSA private key")
-    return key.sign(payload, padding.PKCS1v15(), hashes.SHA512())
+    return key
+
+
+def sign_payload(payload: bytes, private_key_pem: bytes) -> bytes:
+    return _private_key(private_key_pem).sign(payload, padding.PKCS1v15(), hashes.SHA512())
 
 
 def encode_signed(payload: bytes, private_key_pem: bytes) -> bytes:
