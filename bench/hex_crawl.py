@@ -29,6 +29,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harvest.hex.registry import decode_versions  # noqa: E402
 from tests.fakes.hex_server import (  # noqa: E402
     FakePackage,
     FakeRelease,
@@ -40,10 +41,25 @@ WORDS = ["state", "reply", "call", "cast", "init", "handle"]
 WORDS += ["info", "worker", "supervisor", "child", "spec", "process"]
 
 
+def real_release_counts() -> list[int]:
+    """Releases per package on the real Hex.pm (the signed 2021 /versions in the test fixtures:
+    mean 6.2, median 3, 99th percentile 49), so the registry the crawler decodes and holds is
+    as big per package as the real one."""
+    fixtures = ROOT / "tests" / "fixtures" / "hexpm"
+    entries = decode_versions(
+        (fixtures / "versions-2021.signed.gz").read_bytes(),
+        (fixtures / "hexpm_public_key.pem").read_bytes(),
+    )
+    return [len(e.versions) for e in entries]
+
+
 def make_packages(count: int, seed: int = 7) -> list[FakePackage]:
     """Packages of 3-12 modules plus docs and assets with a long-tailed size (log-normal, median
-    ~40 KiB of text before compression), closer to real Hex tarballs than bare modules."""
+    ~40 KiB of text before compression), closer to real Hex tarballs than bare modules. Each has
+    as many older releases as a real package drawn at random (only mix.exs in them: the crawl
+    fetches the newest release, but it reads and keeps every release in the registry)."""
     rng = random.Random(seed)
+    release_counts = real_release_counts()
     packages = []
     for i in range(count):
         name = f"bench_pkg_{i:05d}"
@@ -57,7 +73,11 @@ def make_packages(count: int, seed: int = 7) -> list[FakePackage]:
                 for j in range(rng.randint(10, 60))
             )
             files[f"lib/{name}/m{m}.ex"] = f"defmodule M{i}.M{m} do\n{body}\nend\n".encode()
-        packages.append(FakePackage(name, [FakeRelease("1.0.0", files)]))
+        older = [
+            FakeRelease(f"0.{n}.0", {"mix.exs": f"# {name} 0.{n}.0\n".encode()})
+            for n in range(rng.choice(release_counts) - 1)
+        ]
+        packages.append(FakePackage(name, [*older, FakeRelease("1.0.0", files)]))
     return packages
 
 
@@ -93,13 +113,16 @@ def peak_rss_of(cmd: list[str]) -> tuple[float, int, int, float]:
 def serve(conn: Connection, count: int) -> None:
     """The Hex server in its own process, so that neither the sampling above nor anything else
     in this process shares a GIL with it. Answers ("delay", seconds) and ("throttled", None)."""
-    with HexServer(make_packages(count)) as server:
+    packages = make_packages(count)
+    with HexServer(packages) as server:
+        # What the crawl downloads (the newest release of each package), for curl to fetch too.
+        newest = sorted(f"{p.name}-{p.releases[-1].version}" for p in packages)
         conn.send(
             {
                 "url": server.url,
                 "public_key": server.repo.public_key,
-                "tarballs": sorted(server.repo.tarballs),
-                "total_bytes": sum(len(b) for b in server.repo.tarballs.values()),
+                "tarballs": newest,
+                "total_bytes": sum(len(server.repo.tarballs[name]) for name in newest),
             }
         )
         while True:
@@ -181,6 +204,13 @@ def main() -> None:
         default=[0.0, 20.0, 40.0],
         help="server-side delay per request, emulating a CDN round trip (one run per value)",
     )
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=None,
+        help="where the harvest writes its catalog and blobs (default: the system temp dir; "
+        "/dev/shm takes the disk out of the figures)",
+    )
     args = parser.parse_args()
     print(
         f"{'latency':>7} {'packages':>8} {'MiB':>7} {'wall s':>7} {'tar/s':>7} {'MiB/s':>7} "
@@ -189,7 +219,7 @@ def main() -> None:
     # One scratch directory, removed at the end: on ext4, creating files right after tens of
     # thousands were deleted is several times slower, which would charge one run's cleanup to
     # the next run's blob writes.
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.scratch) as tmp:
         run_all(args, Path(tmp))
 
 
