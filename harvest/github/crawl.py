@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from harvest.archive import ArchiveLimits, UnsafeArchive
 from harvest.atomic import remove_stale_temp_files
-from harvest.catalog import open_catalog
+from harvest.catalog import open_crawl_catalog
 from harvest.github.api import GraphQLClient
 from harvest.github.budget import Budget, BudgetPolicy
 from harvest.github.config import GitHubSettings
@@ -238,7 +238,7 @@ async def harvest_github(
 ) -> CrawlResult:
     """Open catalog, store and client, run the crawl and record it in `crawl_runs`."""
     budget = budget or Budget(BudgetPolicy(concurrency=settings.graphql_concurrency))
-    catalog = open_catalog(settings.catalog, write=True, memory_limit="64MB", threads=1)
+    catalog = open_crawl_catalog(settings.catalog)
     recorder = Recorder(catalog)
     run_id = recorder.start_run(settings.model_dump(mode="json"))
     status = "failed"

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 
 from harvest.atomic import remove_stale_temp_files
-from harvest.catalog import Catalog, open_catalog
+from harvest.catalog import Catalog, open_crawl_catalog
 from harvest.cli import CommandError
 from harvest.hex.config import HexSettings
 from harvest.hex.crawl import CrawlCounts, HexCrawler, RegistryUnavailable
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         settings.repo_public_key.read_bytes() if settings.repo_public_key else hexpm_public_key()
     )
     started = time.monotonic()
-    with open_catalog(settings.catalog, memory_limit="64MB", threads=1) as catalog:
+    with open_crawl_catalog(settings.catalog) as catalog:
         run_id = _start_run(catalog, settings)
         remove_stale_temp_files(settings.data_dir / "tarballs")
         try:

@@ -10,7 +10,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from harvest.catalog import execute_over, open_catalog
+from harvest.catalog import (
+    Catalog,
+    execute_over,
+    open_catalog,
+    open_crawl_catalog,
+    source_file_columns,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,3 +87,36 @@ def test_crawlers_do_not_load_pyarrow() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def _insert_files(catalog: Catalog, rows: int) -> int:
+    """Insert `rows` source_files in one transaction; returns the WAL's size after it."""
+    files = [("pkg", "1.0.0", f"lib/m{i}.ex", f"{i:064x}", 100, "MIT") for i in range(rows)]
+    with catalog.transaction() as con:
+        execute_over(
+            con,
+            "batch",
+            source_file_columns(files),
+            "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
+            " license, recorded_at) SELECT 'hex', *, now() FROM batch",
+        )
+    wal = catalog.path.with_name(catalog.path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_crawl_catalog_checkpoints_early_with_a_small_pool(tmp_path: Path) -> None:
+    """Rows not yet checkpointed stay in memory, so the crawlers' catalog checkpoints every
+    4 MB of WAL instead of 16 (bench/hex_crawl.py measures the memory it keeps flat)."""
+    rows = 40_000
+    with open_catalog(tmp_path / "default.duckdb") as catalog:
+        default_wal = _insert_files(catalog, rows)
+    with open_crawl_catalog(tmp_path / "crawl.duckdb") as catalog:
+        settings = catalog.fetchall(
+            "SELECT current_setting('memory_limit'), current_setting('threads')"
+        )[0]
+        crawl_wal = _insert_files(catalog, rows)
+        assert catalog.fetchall("SELECT count(*) FROM source_files")[0][0] == rows
+    assert 4 * 2**20 < default_wal < 16 * 2**20  # over the crawl threshold, under the default
+    assert crawl_wal < 4 * 2**20  # checkpointed into the database file at commit
+    limit, threads = settings
+    assert limit.endswith("MiB") and float(limit.split()[0]) <= 64 and threads == 1
