@@ -111,11 +111,11 @@ def test_the_crawl_catalog_checkpoints_early_with_a_small_pool(tmp_path: Path) -
     with open_catalog(tmp_path / "default.duckdb") as catalog:
         default_wal = _insert_files(catalog, rows)
     with open_crawl_catalog(tmp_path / "crawl.duckdb") as catalog:
-        settings = catalog.fetchall(
+        settings = catalog.fetchone(
             "SELECT current_setting('memory_limit'), current_setting('threads')"
-        )[0]
+        )
         crawl_wal = _insert_files(catalog, rows)
-        assert catalog.fetchall("SELECT count(*) FROM source_files")[0][0] == rows
+        assert catalog.fetchone("SELECT count(*) FROM source_files") == (rows,)
     assert 4 * 2**20 < default_wal < 16 * 2**20  # over the crawl threshold, under the default
     assert crawl_wal < 4 * 2**20  # checkpointed into the database file at commit
     limit, threads = settings
