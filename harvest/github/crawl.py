@@ -31,7 +31,7 @@ from harvest.github.record import KeptFile, Recorder, refresh_write, repo_write
 from harvest.github.search import Search, SearchStats
 from harvest.github.tarball import download_tarball, read_elixir_files
 from harvest.groupcommit import GroupWriter
-from harvest.net.client import make_client
+from harvest.net.client import HarvestClient, make_client
 from harvest.net.download import DownloadTooLarge
 from harvest.net.retry import TransientHTTPError
 from harvest.progress import ProgressReporter
@@ -76,7 +76,7 @@ class Crawler:
         self,
         settings: GitHubSettings,
         api: GraphQLClient,
-        http: httpx.AsyncClient,
+        http: HarvestClient,
         recorder: Recorder,
         blobs: BlobStore,
         progress: ProgressReporter | None = None,

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from harvest.archive import ArchiveLimits, TarMember, iter_tar_members
+from harvest.net.client import HarvestClient
 from harvest.net.download import Downloaded, stream_to_file
 from harvest.net.retry import transient_retry
 
@@ -30,7 +29,7 @@ def wanted(path: str) -> bool:
 
 
 async def download_tarball(
-    client: httpx.AsyncClient, url: str, dest: Path, *, max_bytes: int, attempts: int = 4
+    client: HarvestClient, url: str, dest: Path, *, max_bytes: int, attempts: int = 4
 ) -> Downloaded:
     """GET the tarball into `dest`; 5xx and dropped connections are retried, 404/429 returned."""
     async for attempt in transient_retry(attempts=attempts, max_wait=30.0):

@@ -35,6 +35,7 @@ from harvest.hex.errors import RegistryError, TarballError
 from harvest.hex.select import RETRYABLE_SKIPS, Choice, choose_releases, registry_changed
 from harvest.hex.unpack import Unpacked, unpack_release
 from harvest.hex.versions import is_prerelease, latest_stable
+from harvest.net.client import HarvestClient
 from harvest.net.download import ChecksumMismatch, DownloadTooLarge
 from harvest.net.ratelimit import HeaderRateLimiter
 from harvest.net.retry import is_transient
@@ -88,7 +89,7 @@ class HexCrawler:
     settings: HexSettings
     catalog: Catalog
     store: BlobStore
-    client: httpx.AsyncClient
+    client: HarvestClient
     public_key: bytes
     reporter: ProgressReporter
     now: Callable[[], datetime] = state.utcnow

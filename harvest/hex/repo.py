@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
-
+from harvest.net.client import HarvestClient
 from harvest.net.download import Downloaded, stream_to_file
 from harvest.net.retry import raise_for_transient, transient_retry
 
@@ -35,21 +34,22 @@ def tarball_url(repo_url: str, name: str, version: str) -> str:
 
 
 async def fetch_registry(
-    client: httpx.AsyncClient, url: str, etag: str | None, attempts: int
+    client: HarvestClient, url: str, etag: str | None, attempts: int
 ) -> RegistryResponse:
     """GET a registry resource, conditionally when we hold an ETag (a 304 costs no body)."""
     headers = {"If-None-Match": etag} if etag else {}
     async for attempt in transient_retry(attempts):
         with attempt:
-            response = await client.get(url, headers=headers)
-            raise_for_transient(response)
-    if response.status_code == 200:
-        return RegistryResponse(200, response.content, response.headers.get("etag"))
+            async with client.open_get(url, headers) as response:
+                raise_for_transient(response)
+                body = await response.aread() if response.status_code == 200 else None
+    if body is not None:
+        return RegistryResponse(200, body, response.headers.get("etag"))
     return RegistryResponse(response.status_code, None, etag)
 
 
 async def download_tarball(
-    client: httpx.AsyncClient,
+    client: HarvestClient,
     url: str,
     dest: Path,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ class SemVer:
         return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_version(text: str) -> SemVer | None:
+    """Cached: a crawl sorts every package's versions, and most version strings recur."""
     m = _SEMVER.match(text)
     if m is None:
         return None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from harvest.net.client import HarvestClient
 from harvest.net.retry import TransientHTTPError
 
 CHUNK = 1 << 16
@@ -39,7 +40,7 @@ class Downloaded:
 
 
 async def stream_to_file(
-    client: httpx.AsyncClient,
+    client: HarvestClient,
     url: str,
     dest: Path,
     *,
@@ -52,7 +53,7 @@ async def stream_to_file(
     Statuses other than 200 are returned (status is data) with nothing written; 5xx raise
     TransientHTTPError so the caller's retry policy can ask again.
     """
-    async with client.stream("GET", url, headers=headers) as response:
+    async with client.open_get(url, headers) as response:
         if response.status_code >= 500:
             raise TransientHTTPError(response.status_code, url)
         if response.status_code != 200:
