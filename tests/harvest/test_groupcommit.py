@@ -86,3 +86,23 @@ def test_linger_gathers_a_stream_into_few_groups() -> None:
     asyncio.run(go())
     assert sum(groups) == 50
     assert len(groups) <= 3
+
+
+def test_a_full_group_commits_without_waiting_out_the_linger() -> None:
+    groups: list[int] = []
+
+    async def go() -> None:
+        writer: GroupWriter[int] = GroupWriter(
+            lambda g: groups.append(len(g)), max_group=10, linger=30.0
+        )
+        for i in range(25):
+            writer.submit(i)
+        for _ in range(100):  # two full groups commit well inside a second
+            if len(groups) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert groups == [10, 10]
+        await writer.close()  # the five left over commit at once
+
+    asyncio.run(go())
+    assert groups == [10, 10, 5]
