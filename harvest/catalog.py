@@ -96,12 +96,14 @@ def execute_over(
     sql: str,
     params: Any = None,
 ) -> None:
-    """Run `sql` with `columns` visible as the temporary table `name`: one statement for many rows.
+    """Run `sql` with `columns` visible as the table `name`: one statement for many rows.
 
     DuckDB's executemany runs row by row (milliseconds each). Here each column travels as one
     list parameter and `unnest` turns the lists back into rows, microseconds per row, without
-    pyarrow (whose import alone is about 40 MB of a crawler's memory). An empty batch runs
-    nothing.
+    pyarrow (whose import alone is about 40 MB of a crawler's memory). The rows are a common
+    table expression in front of `sql`, not a temporary table: creating and dropping one
+    around every statement cost a crawl a third of its catalog time and left memory behind
+    in DuckDB that grew with every commit. An empty batch runs nothing.
     """
     lengths = {len(values) for _type, values in columns.values()}
     if len(lengths) != 1:
@@ -110,16 +112,9 @@ def execute_over(
         return
     select = ", ".join(f'unnest(?::{kind}[]) AS "{col}"' for col, (kind, _v) in columns.items())
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}",
-        [list(values) for _kind, values in columns.values()],
+        f"WITH {name} AS (SELECT {select}) {sql}",
+        [*(list(values) for _kind, values in columns.values()), *(params or [])],
     )
-    try:
-        con.execute(sql, params or [])
-    finally:
-        # after a failed statement the transaction is aborted and DROP fails too; that must
-        # not hide the real error (the rollback removes the table anyway)
-        with contextlib.suppress(duckdb.Error):
-            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 # One source file as both crawlers record it: origin, origin_version, path, sha256, bytes, license.
@@ -132,6 +127,40 @@ def source_file_columns(files: Sequence[SourceFile]) -> dict[str, Column]:
     kinds = ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR")
     values = list(zip(*files, strict=True)) if files else [()] * len(names)
     return {name: (kind, list(col)) for name, kind, col in zip(names, kinds, values, strict=True)}
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Every schema file in order; each is idempotent (IF NOT EXISTS, ADD COLUMN IF NOT EXISTS)."""
+    for name, sql in schema_sql():
+        try:
+            con.execute(sql)
+        except duckdb.Error as exc:
+            raise CatalogError(f"applying schema {name} to {path} failed: {exc}") from exc
+
+
+def drop_source_files_key(con: duckdb.DuckDBPyConnection) -> bool:
+    """Catalogs made before December 2026 have a PRIMARY KEY on `source_files`. Its index
+    lives in DuckDB's buffer pool, so at a few hundred thousand rows replacing a release's
+    files ran a crawl out of its memory limit. Rebuild the table without it (same columns, same
+    rows; the writers keep the rows unique) in one transaction; True if that was needed."""
+    keyed = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'source_files'"
+        " AND constraint_type = 'PRIMARY KEY'"
+    ).fetchone()
+    if not keyed or not keyed[0]:
+        return False
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("ALTER TABLE source_files RENAME TO source_files_keyed")
+        for _name, sql in schema_sql():
+            con.execute(sql)
+        con.execute("INSERT INTO source_files BY NAME SELECT * FROM source_files_keyed")
+        con.execute("DROP TABLE source_files_keyed")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return True
 
 
 def _take_lock(path: Path) -> int:
@@ -153,9 +182,8 @@ def _take_lock(path: Path) -> int:
 def open_crawl_catalog(path: Path) -> Catalog:
     """The catalog as the crawlers open it. Their writes are many small transactions over
     hours, so DuckDB gets a small buffer pool, one thread, and a checkpoint every 4 MB of WAL:
-    rows not yet checkpointed stay in memory with their primary-key index entries (about 250
-    bytes per `source_files` row), which at DuckDB's default of 16 MB made a crawl's memory
-    grow by up to 40 MB between checkpoints."""
+    rows not yet checkpointed stay in memory, which at DuckDB's default of 16 MB made a crawl's
+    memory grow by up to 40 MB between checkpoints."""
     return open_catalog(path, memory_limit="64MB", threads=1, checkpoint_threshold="4MB")
 
 
@@ -194,11 +222,8 @@ def open_catalog(
     fd = _take_lock(path)
     try:
         con = duckdb.connect(str(path), config=config)
-        for name, sql in schema_sql():
-            try:
-                con.execute(sql)
-            except duckdb.Error as exc:
-                raise CatalogError(f"applying schema {name} to {path} failed: {exc}") from exc
+        apply_schema(con, path)
+        drop_source_files_key(con)
     except duckdb.Error as exc:
         os.close(fd)
         raise CatalogError(f"cannot open catalog {path}: {exc}") from None

@@ -222,11 +222,22 @@ class Recorder:
                     f"INSERT OR REPLACE INTO github_repos ({columns}) "
                     f"SELECT {columns} FROM repo_batch",
                 )
+                # A commit's files are replaced as a whole, as a Hex release's are.
+                execute_over(
+                    con,
+                    "commit_batch",
+                    {
+                        "name": ("VARCHAR", [w.row["name_with_owner"] for w in full]),
+                        "commit": ("VARCHAR", [w.row["commit_oid"] for w in full]),
+                    },
+                    "DELETE FROM source_files WHERE source = 'github'"
+                    " AND (origin, origin_version) IN (SELECT name, commit FROM commit_batch)",
+                )
                 execute_over(
                     con,
                     "file_batch",
                     _file_columns(full),
-                    "INSERT OR REPLACE INTO source_files "
+                    "INSERT INTO source_files "
                     "(source, origin, origin_version, path, sha256, bytes, license) "
                     "SELECT 'github', origin, origin_version, path, sha256, bytes, license "
                     "FROM file_batch",

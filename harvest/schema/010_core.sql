@@ -7,7 +7,11 @@ CREATE TABLE IF NOT EXISTS catalog_meta (
 );
 
 -- One row per file kept from a Hex release or a GitHub commit; the bytes live in the blob
--- store under data/objects/<sha256[0:2]>/<sha256[2:4]>/<sha256>.
+-- store under data/objects/<sha256[0:2]>/<sha256>.
+-- (source, origin, origin_version, path) is unique: the writers replace a release's or a
+-- commit's files as a whole (delete + insert in one transaction). There is deliberately no
+-- PRIMARY KEY: DuckDB keeps a key's index in its buffer pool, where at a few hundred thousand
+-- rows it no longer fit a crawl's memory limit (harvest.catalog.drop_source_files_key).
 CREATE TABLE IF NOT EXISTS source_files (
     source         VARCHAR NOT NULL,   -- 'hex' or 'github'
     origin         VARCHAR NOT NULL,   -- package name or owner/repo
@@ -16,8 +20,7 @@ CREATE TABLE IF NOT EXISTS source_files (
     sha256         VARCHAR NOT NULL,   -- lowercase hex SHA-256 of the file bytes
     bytes          BIGINT  NOT NULL,
     license        VARCHAR,            -- SPDX id or expression; NULL when unknown
-    recorded_at    TIMESTAMP NOT NULL DEFAULT (now()::TIMESTAMP),
-    PRIMARY KEY (source, origin, origin_version, path)
+    recorded_at    TIMESTAMP NOT NULL DEFAULT (now()::TIMESTAMP)
 );
 
 -- One row per command run, for the summary and for auditing what a crawl did.

@@ -17,6 +17,7 @@ from harvest.catalog import (
     open_crawl_catalog,
     source_file_columns,
 )
+from harvest.hex import state
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +121,83 @@ def test_the_crawl_catalog_checkpoints_early_with_a_small_pool(tmp_path: Path) -
     assert crawl_wal < 4 * 2**20  # checkpointed into the database file at commit
     limit, threads = settings
     assert limit.endswith("MiB") and float(limit.split()[0]) <= 64 and threads == 1
+
+
+KEYED_SOURCE_FILES = """
+CREATE TABLE source_files (
+    source VARCHAR NOT NULL, origin VARCHAR NOT NULL, origin_version VARCHAR NOT NULL,
+    path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, bytes BIGINT NOT NULL, license VARCHAR,
+    recorded_at TIMESTAMP NOT NULL DEFAULT (now()::TIMESTAMP),
+    PRIMARY KEY (source, origin, origin_version, path)
+)"""
+
+
+def _source_files_keys(catalog: Catalog) -> int:
+    row = catalog.fetchone(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'source_files'"
+        " AND constraint_type = 'PRIMARY KEY'"
+    )
+    return row[0] if row else -1
+
+
+def test_a_catalog_made_with_the_source_files_key_is_rebuilt_without_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    moment = datetime(2025, 3, 1, 8, 0, 0)
+    con = duckdb.connect(str(path))
+    con.execute(KEYED_SOURCE_FILES)
+    con.execute(
+        "INSERT INTO source_files VALUES ('hex', 'plug', '1.0.0', 'lib/plug.ex', ?, 10, 'MIT', ?),"
+        " ('github', 'a/b', 'c0ffee', 'mix.exs', ?, 20, NULL, ?)",
+        ["a" * 64, moment, "b" * 64, moment],
+    )
+    con.close()
+    with open_catalog(path) as catalog:
+        assert _source_files_keys(catalog) == 0
+        assert catalog.fetchall("SELECT * FROM source_files ORDER BY source DESC") == [
+            ("hex", "plug", "1.0.0", "lib/plug.ex", "a" * 64, 10, "MIT", moment),
+            ("github", "a/b", "c0ffee", "mix.exs", "b" * 64, 20, None, moment),
+        ]
+        assert catalog.fetchone(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'source_files_keyed'"
+        ) == (0,)
+        # the column default survived the rebuild
+        catalog.execute(
+            "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes)"
+            " VALUES ('hex', 'plug', '1.1.0', 'mix.exs', 'c', 1)"
+        )
+        assert catalog.fetchone(
+            "SELECT recorded_at IS NOT NULL FROM source_files WHERE origin_version = '1.1.0'"
+        ) == (True,)
+    with open_catalog(path) as catalog:  # a second open has nothing to do
+        assert _source_files_keys(catalog) == 0
+        assert catalog.fetchone("SELECT count(*) FROM source_files") == (3,)
+
+
+def test_replacing_files_in_a_big_catalog_fits_the_crawl_memory_limit(tmp_path: Path) -> None:
+    """With a primary key on source_files, re-fetching releases in a catalog of 500,000 files
+    ran out of the crawl's 64 MB (the key's index lives in DuckDB's buffer pool)."""
+    path = tmp_path / "big.duckdb"
+    with open_catalog(path) as catalog:
+        catalog.execute(
+            "INSERT INTO hex_releases (package, version, status, files_kept, updated_at)"
+            " SELECT 'pkg_' || i, '1.0.0', 'fetched', 20, now()::TIMESTAMP FROM range(25000) t(i)"
+        )
+        catalog.execute(
+            "INSERT INTO source_files SELECT 'hex', 'pkg_' || (i // 20), '1.0.0',"
+            " 'lib/f' || (i % 20) || '.ex', sha256(i::VARCHAR), 100, 'MIT', now()::TIMESTAMP"
+            " FROM range(500000) t(i)"
+        )
+    batch = state.Batch()
+    for i in range(0, 25000, 100):  # 250 releases re-fetched with new contents
+        batch.add(state.ReleaseRow(f"pkg_{i}", "1.0.0", "fetched", files=(("mix.exs", "e", 1),)))
+    for i in range(200):  # and 200 new ones
+        batch.add(state.ReleaseRow(f"new_{i}", "1.0.0", "fetched", files=(("mix.exs", "f", 2),)))
+    with open_crawl_catalog(path) as catalog:
+        state.write_batch(catalog, batch)
+        assert catalog.fetchone(
+            "SELECT count(*), count(DISTINCT (source, origin, origin_version, path))"
+            " FROM source_files"
+        ) == (500000 - 250 * 20 + 250 + 200, 500000 - 250 * 20 + 250 + 200)
+        assert catalog.fetchall(
+            "SELECT path, sha256 FROM source_files WHERE origin = 'pkg_100'"
+        ) == [("mix.exs", "e")]
