@@ -101,9 +101,8 @@ def execute_over(
     DuckDB's executemany runs row by row (milliseconds each). Here each column travels as one
     list parameter and `unnest` turns the lists back into rows, microseconds per row, without
     pyarrow (whose import alone is about 40 MB of a crawler's memory). The rows are a common
-    table expression in front of `sql`, not a temporary table: creating and dropping one
-    around every statement cost a crawl a third of its catalog time and left memory behind
-    in DuckDB that grew with every commit. An empty batch runs nothing.
+    table expression in front of `sql`: one statement, where a temporary table took three
+    (create, use, drop). An empty batch runs nothing.
     """
     lengths = {len(values) for _type, values in columns.values()}
     if len(lengths) != 1:

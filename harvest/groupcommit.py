@@ -57,13 +57,13 @@ class GroupWriter(Generic[T]):
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            group = await self._next_group(loop)
+            group = await self._next_group()
             await loop.run_in_executor(self._thread, self._commit, group)
             self.groups += 1
             for _ in group:
                 self._queue.task_done()
 
-    async def _next_group(self, loop: asyncio.AbstractEventLoop) -> list[T]:
+    async def _next_group(self) -> list[T]:
         """The first write, then whatever arrives within the linger (cut short by close() or
         a full group). One timed wait per group: a wait per arriving write cost ~30 us of the
         event loop's time each, several times per package."""
