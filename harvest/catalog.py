@@ -40,10 +40,17 @@ def schema_sql() -> list[tuple[str, str]]:
 class Catalog:
     """A DuckDB connection plus the writer lock that guards it."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, lock_fd: int | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        con: duckdb.DuckDBPyConnection,
+        lock_fd: int | None,
+        memory_limit: str | None = None,
+    ) -> None:
         self.path = path
         self.con = con
         self._lock_fd = lock_fd
+        self._memory_limit = memory_limit
 
     @property
     def writable(self) -> bool:
@@ -60,6 +67,23 @@ class Catalog:
 
     def fetchone(self, sql: str, params: Any = None) -> tuple[Any, ...] | None:
         return self.execute(sql, params).fetchone()
+
+    def release_cached_blocks(self) -> None:
+        """Hand DuckDB's cached table blocks back, between transactions.
+
+        The buffer pool keeps every block a commit or checkpoint touched until it needs the
+        room, so a crawl's memory grew with the catalog up to the pool's limit (about 20 MB
+        over 34,000 packages). DuckDB has no command to drop them; lowering the limit for a
+        moment evicts what is not in use. If that fails (the pool is busy) nothing happens.
+        """
+        if self._memory_limit is None:
+            return
+        try:
+            self.con.execute(f"SET memory_limit = '{EVICT_TO}'")
+        except duckdb.Error:
+            pass
+        finally:
+            self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -84,6 +108,9 @@ class Catalog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+# What release_cached_blocks lowers the buffer pool to for a moment.
+EVICT_TO = "1MB"
 
 # A batch column: its DuckDB type and its values, one per row.
 Column = tuple[str, Sequence[Any]]
@@ -229,4 +256,4 @@ def open_catalog(
     except BaseException:
         os.close(fd)
         raise
-    return Catalog(path, con, fd)
+    return Catalog(path, con, fd, memory_limit)

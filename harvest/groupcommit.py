@@ -30,6 +30,7 @@ class GroupWriter(Generic[T]):
         max_group: int = 500,
         before_commit: Callable[[], None] | None = None,
         linger: float = 0.0,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         """`linger` seconds: how long a group waits for company before it commits. A commit
         costs milliseconds whatever its size, so a short linger turns a stream of one-row
@@ -39,6 +40,7 @@ class GroupWriter(Generic[T]):
         self._closing = asyncio.Event()
         self._hurry = asyncio.Event()  # set by close() and by a full group: stop lingering
         self._before_commit = before_commit
+        self._after_commit = after_commit
         self._max_group = max_group
         self._queue: asyncio.Queue[T] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="catalog")
@@ -81,6 +83,8 @@ class GroupWriter(Generic[T]):
         if self._before_commit is not None:
             self._before_commit()  # e.g. make new blobs durable before rows point at them
         self._apply(group)
+        if self._after_commit is not None:
+            self._after_commit()  # e.g. Catalog.release_cached_blocks
 
     async def close(self, *, flush: bool = True) -> None:
         """Commit everything submitted (unless the crawl is being abandoned), then stop."""

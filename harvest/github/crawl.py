@@ -94,7 +94,11 @@ class Crawler:
         self._known: dict[str, str] = {}
         # Blobs are written without fsync; one sync per group makes them durable before the
         # catalog rows that point at them commit.
-        self._writer = GroupWriter(recorder.apply, before_commit=blobs.sync)
+        self._writer = GroupWriter(
+            recorder.apply,
+            before_commit=blobs.sync,
+            after_commit=recorder.catalog.release_cached_blocks,
+        )
         self._codeload_429s = 0  # in a row; hammering a cooling-down codeload prolongs it
 
     async def run(self) -> CrawlResult:

@@ -427,7 +427,10 @@ class HexCrawler:
         the blob store before each commit so committed rows never point at lost files."""
         self.cache = state.load_cache(self.catalog)
         self.writer = GroupWriter(
-            partial(state.write_group, self.catalog), before_commit=self.store.sync, linger=0.5
+            partial(state.write_group, self.catalog),
+            before_commit=self.store.sync,
+            linger=0.5,
+            after_commit=self.catalog.release_cached_blocks,
         )
         finished = False
         try:

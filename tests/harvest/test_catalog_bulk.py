@@ -201,3 +201,29 @@ def test_replacing_files_in_a_big_catalog_fits_the_crawl_memory_limit(tmp_path: 
         assert catalog.fetchall(
             "SELECT path, sha256 FROM source_files WHERE origin = 'pkg_100'"
         ) == [("mix.exs", "e")]
+
+
+def _cached_table_mb(catalog: Catalog) -> float:
+    row = catalog.fetchone(
+        "SELECT coalesce(sum(memory_usage_bytes), 0) / 2**20 FROM duckdb_memory()"
+        " WHERE tag = 'BASE_TABLE'"
+    )
+    return float(row[0]) if row else 0.0
+
+
+def test_cached_table_blocks_are_handed_back_between_commits(tmp_path: Path) -> None:
+    with open_crawl_catalog(tmp_path / "c.duckdb") as catalog:
+        limit = catalog.fetchone("SELECT current_setting('memory_limit')")
+        catalog.execute(
+            "INSERT INTO source_files SELECT 'hex', 'pkg_' || (i // 20), '1.0.0',"
+            " 'lib/f' || (i % 20) || '.ex', sha256(i::VARCHAR), i, 'MIT', now()::TIMESTAMP"
+            " FROM range(300000) t(i)"
+        )
+        catalog.execute("CHECKPOINT")
+        assert catalog.fetchone("SELECT count(DISTINCT sha256) FROM source_files") == (300000,)
+        before = _cached_table_mb(catalog)
+        catalog.release_cached_blocks()
+        after = _cached_table_mb(catalog)
+        assert before > 8 and after < 1, (before, after)
+        assert catalog.fetchone("SELECT current_setting('memory_limit')") == limit
+        assert catalog.fetchone("SELECT sum(bytes) FROM source_files") == (sum(range(300000)),)
