@@ -95,6 +95,7 @@ class HexCrawler:
     now: Callable[[], datetime] = state.utcnow
     counts: CrawlCounts = field(default_factory=CrawlCounts)
     cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    etags: dict[str, str | None] = field(default_factory=dict)  # until process_releases
     writer: GroupWriter[state.HexWrite] = field(init=False)  # made in run(): needs the loop
     _unpackers: anyio.CapacityLimiter = field(init=False)
     _downloads: anyio.CapacityLimiter = field(init=False)
@@ -106,20 +107,26 @@ class HexCrawler:
     # -- registry ---------------------------------------------------------------------------
 
     async def fetch_signed(self, url: str) -> bytes | None:
-        """A registry body, from the network or (on 304) from the cache; None if missing."""
-        etag, cached_sha = self.cache.get(url, (None, None))
+        """A registry body, from the network or (on 304) from the cache; None if missing.
+
+        A run fetches each URL once, so its cache entry is taken out rather than read: the map
+        shrinks as a rerun goes, and a first run does not grow it by an entry per package.
+        The ETag the body came with waits in `etags` for the package's catalog row.
+        """
+        etag, cached_sha = self.cache.pop(url, (None, None))
         if cached_sha and not self.store.exists(cached_sha):
             etag, cached_sha = None, None
         response = await repo.fetch_registry(self.client, url, etag, self.settings.retries)
         if response.status == 304 and cached_sha:
             self.counts.registry_not_modified += 1
+            self.etags[url] = etag
             return self.store.read(cached_sha)
         if response.status != 200 or response.body is None:
             return None
         # A registry body is a few KiB: writing it here costs less than a thread handoff,
         # which waits for the busy event loop to let go of the GIL (up to 5 ms).
         sha = self.store.put(response.body)
-        self.cache[url] = (response.etag, sha)
+        self.etags[url] = response.etag
         self.writer.submit(state.CacheEntry(url, response.etag, sha))
         return response.body
 
@@ -210,6 +217,7 @@ class HexCrawler:
         except Exception as exc:
             if not (isinstance(exc, RegistryError) or is_transient(exc)):
                 raise
+            self.etags.pop(url, None)
             self._fail_package(entry, f"registry: {exc}")
             return None
 
@@ -236,7 +244,7 @@ class HexCrawler:
                 entry,
                 latest_stable(entry.versions),
                 name_entry.updated_at if name_entry else None,
-                self.cache.get(url, (None, ""))[0],
+                self.etags.pop(url, None),
             )
         )
 

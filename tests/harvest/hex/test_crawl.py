@@ -118,12 +118,17 @@ def test_mirror_then_rerun_fetches_only_what_changed(tmp_path: Path) -> None:
         )
         downloads = tarball_requests(server)
         assert downloads == 3
+        # each package row keeps the ETag its /packages/NAME came with, for the next run
+        etags = query(tmp_path, "SELECT name, package_etag FROM hex_packages ORDER BY 1")
+        assert [name for name, _ in etags] == ["alpha", "beta", "delta", "gamma"]
+        assert all(etag and len(etag) == 34 and etag[0] == etag[-1] == '"' for _, etag in etags)
 
         second = harvest(server, tmp_path)
         assert second.returncode == 0, second.stderr
         assert tarball_requests(server) == downloads  # nothing downloaded again
         assert server.repo.status_counts[304] >= 2
         assert query(tmp_path, "SELECT count(*) FROM source_files")[0][0] == len(files)
+        assert query(tmp_path, "SELECT name, package_etag FROM hex_packages ORDER BY 1") == etags
 
 
 def test_faults_are_retried_or_quarantined(tmp_path: Path) -> None:
@@ -337,9 +342,17 @@ def test_slow_answer_times_out_and_a_failed_release_recovers_next_run(tmp_path: 
         status = dict(query(tmp_path, "SELECT package, status FROM hex_releases"))
         assert status == {"slowpoke": "fetched", "down": "failed"}
         assert server.repo.requests["/tarballs/slowpoke-1.0.0.tar"] == 2  # timed out, retried
+        etag_before = query(tmp_path, "SELECT package_etag FROM hex_packages WHERE name = 'down'")
         second = harvest(server, tmp_path)
         assert second.returncode == 0, second.stderr
         assert (
             dict(query(tmp_path, "SELECT package, status FROM hex_releases"))["down"] == "fetched"
+        )
+        # /packages/down answered 304 this time; its row keeps the ETag it was fetched under
+        assert server.repo.status_counts[304] >= 1
+        assert etag_before[0][0] is not None
+        assert (
+            query(tmp_path, "SELECT package_etag FROM hex_packages WHERE name = 'down'")
+            == etag_before
         )
         assert server.repo.requests["/tarballs/slowpoke-1.0.0.tar"] == 2  # not fetched again
