@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,39 @@ def source_file_columns(files: Sequence[SourceFile]) -> dict[str, Column]:
     return {name: (kind, list(col)) for name, kind, col in zip(names, kinds, values, strict=True)}
 
 
+def replace_source_files(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    versions: Sequence[tuple[str, str]],
+    files: Sequence[SourceFile],
+    recorded_at: datetime | None = None,
+) -> None:
+    """Make `files` the whole file list of each (origin, origin_version) in `versions`: delete
+    what was recorded for them, insert the new rows. Both crawlers write `source_files` only
+    through here, which is what keeps (source, origin, origin_version, path) unique without a
+    key. `recorded_at` None: the column default (now)."""
+    execute_over(
+        con,
+        "replaced",
+        {
+            "origin": ("VARCHAR", [origin for origin, _ in versions]),
+            "origin_version": ("VARCHAR", [version for _, version in versions]),
+        },
+        "DELETE FROM source_files WHERE source = ? AND (origin, origin_version) IN"
+        " (SELECT origin, origin_version FROM replaced)",
+        [source],
+    )
+    execute_over(
+        con,
+        "kept",
+        source_file_columns(files),
+        "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes, license,"
+        " recorded_at) SELECT ?, origin, origin_version, path, sha256, bytes, license,"
+        " coalesce(?::TIMESTAMP, now()::TIMESTAMP) FROM kept",
+        [source, recorded_at],
+    )
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Every schema file in order; each is idempotent (IF NOT EXISTS, ADD COLUMN IF NOT EXISTS)."""
     for name, sql in schema_sql():
@@ -164,28 +198,22 @@ def apply_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             raise CatalogError(f"applying schema {name} to {path} failed: {exc}") from exc
 
 
-def drop_source_files_key(con: duckdb.DuckDBPyConnection) -> bool:
+def drop_source_files_key(catalog: Catalog) -> bool:
     """Catalogs made before December 2026 have a PRIMARY KEY on `source_files`. Its index
     lives in DuckDB's buffer pool, so at a few hundred thousand rows replacing a release's
     files ran a crawl out of its memory limit. Rebuild the table without it (same columns, same
     rows; the writers keep the rows unique) in one transaction; True if that was needed."""
-    keyed = con.execute(
+    keyed = catalog.fetchone(
         "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'source_files'"
         " AND constraint_type = 'PRIMARY KEY'"
-    ).fetchone()
+    )
     if not keyed or not keyed[0]:
         return False
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with catalog.transaction() as con:
         con.execute("ALTER TABLE source_files RENAME TO source_files_keyed")
-        for _name, sql in schema_sql():
-            con.execute(sql)
+        apply_schema(con, catalog.path)  # creates source_files afresh, without the key
         con.execute("INSERT INTO source_files BY NAME SELECT * FROM source_files_keyed")
         con.execute("DROP TABLE source_files_keyed")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
     return True
 
 
@@ -249,11 +277,12 @@ def open_catalog(
     try:
         con = duckdb.connect(str(path), config=config)
         apply_schema(con, path)
-        drop_source_files_key(con)
+        catalog = Catalog(path, con, fd, memory_limit)
+        drop_source_files_key(catalog)
     except duckdb.Error as exc:
         os.close(fd)
         raise CatalogError(f"cannot open catalog {path}: {exc}") from None
     except BaseException:
         os.close(fd)
         raise
-    return Catalog(path, con, fd, memory_limit)
+    return catalog

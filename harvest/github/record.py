@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from harvest.catalog import Catalog, Column, execute_over, source_file_columns
+from harvest.catalog import Catalog, Column, SourceFile, execute_over, replace_source_files
 from harvest.github.graphql import RepoInfo
 
 _REPO_COLUMNS = (
@@ -171,21 +171,19 @@ def refresh_write(repo: RepoInfo) -> RepoWrite:
     return RepoWrite(repo_row(repo, "fetched", None, None, None), refresh=True)
 
 
-def _file_columns(writes: Sequence[RepoWrite]) -> dict[str, Column]:
-    return source_file_columns(
-        [
-            (
-                w.row["name_with_owner"],
-                w.row["commit_oid"],
-                f.path,
-                f.sha256,
-                f.size,
-                w.row["license_spdx"],
-            )
-            for w in writes
-            for f in w.files
-        ]
-    )
+def _kept_files(writes: Sequence[RepoWrite]) -> list[SourceFile]:
+    return [
+        (
+            w.row["name_with_owner"],
+            w.row["commit_oid"],
+            f.path,
+            f.sha256,
+            f.size,
+            w.row["license_spdx"],
+        )
+        for w in writes
+        for f in w.files
+    ]
 
 
 class Recorder:
@@ -222,25 +220,11 @@ class Recorder:
                     f"INSERT OR REPLACE INTO github_repos ({columns}) "
                     f"SELECT {columns} FROM repo_batch",
                 )
-                # A commit's files are replaced as a whole, as a Hex release's are.
-                execute_over(
+                replace_source_files(
                     con,
-                    "commit_batch",
-                    {
-                        "name": ("VARCHAR", [w.row["name_with_owner"] for w in full]),
-                        "commit": ("VARCHAR", [w.row["commit_oid"] for w in full]),
-                    },
-                    "DELETE FROM source_files WHERE source = 'github'"
-                    " AND (origin, origin_version) IN (SELECT name, commit FROM commit_batch)",
-                )
-                execute_over(
-                    con,
-                    "file_batch",
-                    _file_columns(full),
-                    "INSERT INTO source_files "
-                    "(source, origin, origin_version, path, sha256, bytes, license) "
-                    "SELECT 'github', origin, origin_version, path, sha256, bytes, license "
-                    "FROM file_batch",
+                    "github",
+                    [(w.row["name_with_owner"], w.row["commit_oid"]) for w in full],
+                    _kept_files(full),
                 )
             if fresh:
                 assignments = ", ".join(f"{c} = b.{c}" for c in _METADATA)

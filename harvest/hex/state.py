@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from harvest.catalog import Catalog, Column, execute_over, source_file_columns
+from harvest.catalog import Catalog, Column, SourceFile, execute_over, replace_source_files
 from harvest.hex.api import PackageStats
 from harvest.hex.registry import VersionsEntry
 
@@ -156,13 +156,12 @@ def _json_or_null(value: object) -> str | None:
     return json.dumps(value) if value is not None else None
 
 
-def _file_columns(rows: list[ReleaseRow], now: datetime) -> dict[str, Column]:
-    files = [
+def _release_files(rows: list[ReleaseRow]) -> list[SourceFile]:
+    return [
         (r.package, r.version, path, sha, size, license_expression(r.licenses))
         for r in rows
         for path, sha, size in r.files
     ]
-    return {**source_file_columns(files), "recorded_at": ("TIMESTAMP", [now] * len(files))}
 
 
 def _bulk(con: Any, columns: dict[str, Column], sql: str, params: list[Any] | None = None) -> None:
@@ -183,20 +182,10 @@ def write_batch(catalog: Catalog, batch: Batch) -> None:
     packages = list(batch.packages.values())
     stats = list(batch.stats.values())
     with catalog.transaction() as con:
+        replace_source_files(
+            con, "hex", list(batch.releases), _release_files(rows), recorded_at=now
+        )
         releases = _release_columns(rows, now)
-        _bulk(
-            con,
-            {"package": releases["package"], "version": releases["version"]},
-            "DELETE FROM source_files WHERE source = 'hex' AND (origin, origin_version) IN"
-            " (SELECT package, version FROM batch)",
-        )
-        _bulk(
-            con,
-            _file_columns(rows, now),
-            "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes,"
-            " license, recorded_at) SELECT 'hex', origin, origin_version, path, sha256, bytes,"
-            " license, recorded_at FROM batch",
-        )
         _bulk(
             con,
             releases,
