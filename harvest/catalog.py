@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
@@ -137,11 +138,21 @@ def execute_over(
         raise ValueError(f"batch {name}: columns differ in length {sorted(lengths)}")
     if lengths == {0}:
         return
-    select = ", ".join(f'unnest(?::{kind}[]) AS "{col}"' for col, (kind, _v) in columns.items())
     con.execute(
-        f"WITH {name} AS (SELECT {select}) {sql}",
-        [*(list(values) for _kind, values in columns.values()), *(params or [])],
+        f"WITH {name} AS ({_unnest_select(columns)}) {sql}",
+        [*_column_values(columns), *(params or [])],
     )
+
+
+def _unnest_select(columns: Mapping[str, Column]) -> str:
+    """`SELECT unnest(?::T[]) AS "col", ...`: the batch's rows from one list parameter each."""
+    return "SELECT " + ", ".join(
+        f'unnest(?::{kind}[]) AS "{col}"' for col, (kind, _v) in columns.items()
+    )
+
+
+def _column_values(columns: Mapping[str, Column]) -> list[list[Any]]:
+    return [list(values) for _kind, values in columns.values()]
 
 
 # One source file as both crawlers record it: origin, origin_version, path, sha256, bytes, license.
@@ -166,14 +177,28 @@ def replace_source_files(
     """Make `files` the whole file list of each (origin, origin_version) in `versions`: delete
     what was recorded for them, insert the new rows. Both crawlers write `source_files` only
     through here, which is what keeps (source, origin, origin_version, path) unique without a
-    key. `recorded_at` None: the column default (now)."""
+    key. `recorded_at` None: the column default (now).
+
+    Which versions already have files comes from `source_versions` (one row per version), so
+    `source_files` itself is scanned only when something is really replaced: in a first crawl,
+    never. That scan loaded the table's key columns into memory at every commit, which grew a
+    crawl's peak with the catalog (12 MB at 140,000 files, up to the buffer pool's limit)."""
+    counts = Counter((origin, version) for origin, version, *_ in files)
+    if not counts.keys() <= set(versions):
+        raise ValueError("replace_source_files: files of a version that is not being replaced")
+    replaced: list[tuple[str, str]] = []
+    if versions:
+        batch = _version_columns(versions)
+        replaced = con.execute(
+            f"WITH batch AS ({_unnest_select(batch)}) DELETE FROM source_versions"
+            " WHERE source = ? AND (origin, origin_version) IN"
+            " (SELECT origin, origin_version FROM batch) RETURNING origin, origin_version",
+            [*_column_values(batch), source],
+        ).fetchall()
     execute_over(
         con,
         "replaced",
-        {
-            "origin": ("VARCHAR", [origin for origin, _ in versions]),
-            "origin_version": ("VARCHAR", [version for _, version in versions]),
-        },
+        _version_columns(replaced),
         "DELETE FROM source_files WHERE source = ? AND (origin, origin_version) IN"
         " (SELECT origin, origin_version FROM replaced)",
         [source],
@@ -187,6 +212,38 @@ def replace_source_files(
         " coalesce(?::TIMESTAMP, now()::TIMESTAMP) FROM kept",
         [source, recorded_at],
     )
+    execute_over(
+        con,
+        "counted",
+        {**_version_columns(list(counts)), "files": ("BIGINT", list(counts.values()))},
+        "INSERT INTO source_versions SELECT ?, origin, origin_version, files FROM counted",
+        [source],
+    )
+
+
+def _version_columns(versions: Sequence[tuple[str, str]]) -> dict[str, Column]:
+    return {
+        "origin": ("VARCHAR", [origin for origin, _ in versions]),
+        "origin_version": ("VARCHAR", [version for _, version in versions]),
+    }
+
+
+def sync_source_versions(catalog: Catalog) -> bool:
+    """Rebuild `source_versions` from `source_files` when their totals disagree: a catalog made
+    before the table existed, or rows written by other means. True if it was rebuilt."""
+    row = catalog.fetchone(
+        "SELECT (SELECT count(*) FROM source_files),"
+        " (SELECT coalesce(sum(files), 0) FROM source_versions)"
+    )
+    if row is None or row[0] == row[1]:
+        return False
+    with catalog.transaction() as con:
+        con.execute("DELETE FROM source_versions")
+        con.execute(
+            "INSERT INTO source_versions SELECT source, origin, origin_version, count(*)"
+            " FROM source_files GROUP BY source, origin, origin_version"
+        )
+    return True
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -217,6 +274,25 @@ def drop_source_files_key(catalog: Catalog) -> bool:
     return True
 
 
+def _connect_writer(
+    path: Path, config: dict[str, Any], row_group_size: int | None
+) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to `path`. The row group size is an ATTACH option only (there is
+    no setting for it), so with one the file is attached to an in-memory connection and made
+    the default database: unqualified names resolve to it as with a direct connect."""
+    if row_group_size is None:
+        return duckdb.connect(str(path), config=config)
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        quoted = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS catalog (ROW_GROUP_SIZE {int(row_group_size)})")
+        con.execute("USE catalog")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def _take_lock(path: Path) -> int:
     lock_path = path.with_name(path.name + ".lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -238,7 +314,20 @@ def open_crawl_catalog(path: Path) -> Catalog:
     hours, so DuckDB gets a small buffer pool, one thread, and a checkpoint every 4 MB of WAL:
     rows not yet checkpointed stay in memory, which at DuckDB's default of 16 MB made a crawl's
     memory grow by up to 40 MB between checkpoints."""
-    return open_catalog(path, memory_limit="64MB", threads=1, checkpoint_threshold="4MB")
+    return open_catalog(
+        path,
+        memory_limit="64MB",
+        threads=1,
+        checkpoint_threshold="4MB",
+        row_group_size=CRAWL_ROW_GROUP_SIZE,
+    )
+
+
+# Rows per row group for crawl writers (DuckDB's default is 122,880). A checkpoint rewrites the
+# table's last, growing row group: at the default that cost up to 40 MB of memory once
+# `source_files` passed about 100,000 rows (12,000 Hex packages), so a crawl's peak grew with
+# the catalog. At 16,384 it stays a few MB; scans of a few million rows do not notice.
+CRAWL_ROW_GROUP_SIZE = 16_384
 
 
 def open_catalog(
@@ -248,12 +337,14 @@ def open_catalog(
     memory_limit: str | None = None,
     threads: int | None = None,
     checkpoint_threshold: str | None = None,
+    row_group_size: int | None = None,
 ) -> Catalog:
     """Open (and for writers create and migrate) the catalog at `path`.
 
     `memory_limit` caps DuckDB's buffer pool (default: 80% of RAM), `threads` its worker
-    threads (default: one per core) and `checkpoint_threshold` the WAL size that triggers a
-    checkpoint (default 16 MB); see open_crawl_catalog.
+    threads (default: one per core), `checkpoint_threshold` the WAL size that triggers a
+    checkpoint (default 16 MB) and `row_group_size` the rows per row group a writer appends
+    (DuckDB's default 122,880); see open_crawl_catalog.
     """
     config: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
     if threads:
@@ -275,10 +366,11 @@ def open_catalog(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _take_lock(path)
     try:
-        con = duckdb.connect(str(path), config=config)
+        con = _connect_writer(path, config, row_group_size)
         apply_schema(con, path)
         catalog = Catalog(path, con, fd, memory_limit)
         drop_source_files_key(catalog)
+        sync_source_versions(catalog)
     except duckdb.Error as exc:
         os.close(fd)
         raise CatalogError(f"cannot open catalog {path}: {exc}") from None

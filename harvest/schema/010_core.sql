@@ -23,6 +23,17 @@ CREATE TABLE IF NOT EXISTS source_files (
     recorded_at    TIMESTAMP NOT NULL DEFAULT (now()::TIMESTAMP)
 );
 
+-- One row per (source, origin, origin_version) that has rows in source_files, and how many.
+-- replace_source_files looks a batch up here instead of scanning source_files (which at a few
+-- hundred thousand rows cost a crawl tens of MB per commit); writers rebuild it on open when
+-- its total disagrees with source_files (harvest.catalog.sync_source_versions).
+CREATE TABLE IF NOT EXISTS source_versions (
+    source         VARCHAR NOT NULL,
+    origin         VARCHAR NOT NULL,
+    origin_version VARCHAR NOT NULL,
+    files          BIGINT  NOT NULL
+);
+
 -- One row per command run, for the summary and for auditing what a crawl did.
 CREATE TABLE IF NOT EXISTS crawl_runs (
     run_id      VARCHAR PRIMARY KEY,

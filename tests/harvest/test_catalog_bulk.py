@@ -11,10 +11,12 @@ import duckdb
 import pytest
 
 from harvest.catalog import (
+    CRAWL_ROW_GROUP_SIZE,
     Catalog,
     execute_over,
     open_catalog,
     open_crawl_catalog,
+    replace_source_files,
     source_file_columns,
 )
 from harvest.hex import state
@@ -201,6 +203,77 @@ def test_replacing_files_in_a_big_catalog_fits_the_crawl_memory_limit(tmp_path: 
         assert catalog.fetchall(
             "SELECT path, sha256 FROM source_files WHERE origin = 'pkg_100'"
         ) == [("mix.exs", "e")]
+        assert _versions_agree(catalog)
+
+
+def _versions_agree(catalog: Catalog) -> bool:
+    """source_versions holds exactly one row per version in source_files, with its count."""
+    counted = catalog.fetchall(
+        "SELECT source, origin, origin_version, count(*) FROM source_files GROUP BY ALL"
+        " ORDER BY ALL"
+    )
+    return catalog.fetchall("SELECT * FROM source_versions ORDER BY ALL") == counted
+
+
+def _files(origin: str, version: str, *paths: str) -> list[tuple[str, str, str, str, int, None]]:
+    return [(origin, version, p, f"{len(p):064x}", 1, None) for p in paths]
+
+
+def test_replace_source_files_replaces_whole_versions_and_counts_them(tmp_path: Path) -> None:
+    with open_catalog(tmp_path / "c.duckdb") as catalog:
+        with catalog.transaction() as con:
+            files = _files("a", "1", "x.ex", "y.ex") + _files("b", "1", "z.ex")
+            replace_source_files(con, "hex", [("a", "1"), ("b", "1")], files)
+            replace_source_files(con, "github", [("a", "1")], _files("a", "1", "x.ex"))
+        with catalog.transaction() as con:  # a re-fetch: one file fewer, one renamed
+            replace_source_files(con, "hex", [("a", "1")], _files("a", "1", "w.ex"))
+            replace_source_files(con, "hex", [("b", "1")], [])  # now without files
+        assert catalog.fetchall("SELECT source, origin, path FROM source_files ORDER BY ALL") == [
+            ("github", "a", "x.ex"),
+            ("hex", "a", "w.ex"),
+        ]
+        assert catalog.fetchall("SELECT * FROM source_versions ORDER BY ALL") == [
+            ("github", "a", "1", 1),
+            ("hex", "a", "1", 1),
+        ]
+        with pytest.raises(ValueError, match="not being replaced"), catalog.transaction() as con:
+            replace_source_files(con, "hex", [("a", "1")], _files("c", "1", "q.ex"))
+        assert _versions_agree(catalog)  # the failed call changed nothing
+
+
+def test_a_writer_rebuilds_source_versions_when_it_disagrees(tmp_path: Path) -> None:
+    """Catalogs from before source_versions, or rows inserted by hand, are counted on open."""
+    path = tmp_path / "c.duckdb"
+    with open_catalog(path) as catalog:
+        catalog.execute(
+            "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes)"
+            " SELECT 'hex', 'p' || (i % 7), '1.0.0', 'f' || i, 'x', 1 FROM range(50) t(i)"
+        )
+        assert catalog.fetchone("SELECT count(*) FROM source_versions") == (0,)
+    with open_crawl_catalog(path) as catalog:
+        assert _versions_agree(catalog)
+        assert catalog.fetchone("SELECT sum(files) FROM source_versions") == (50,)
+        with catalog.transaction() as con:  # so the next replace finds what to delete
+            replace_source_files(con, "hex", [("p1", "1.0.0")], _files("p1", "1.0.0", "n.ex"))
+        assert catalog.fetchall("SELECT path FROM source_files WHERE origin = 'p1'") == [("n.ex",)]
+        assert _versions_agree(catalog)
+
+
+def test_crawl_writers_append_small_row_groups(tmp_path: Path) -> None:
+    """A checkpoint rewrites the last row group; DuckDB's default of 122,880 rows made that cost
+    a crawl tens of MB once source_files was that big."""
+    with open_crawl_catalog(tmp_path / "c.duckdb") as catalog:
+        rows = 3 * CRAWL_ROW_GROUP_SIZE
+        catalog.execute(
+            "INSERT INTO source_files (source, origin, origin_version, path, sha256, bytes)"
+            f" SELECT 'hex', 'p', '1', 'f' || i, 'x', 1 FROM range({rows}) t(i)"
+        )
+        catalog.execute("CHECKPOINT")
+        groups = catalog.fetchone(
+            "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('source_files')"
+        )
+        assert groups == (3,)
+        assert catalog.fetchone("SELECT current_database()") == ("catalog",)
 
 
 def _cached_table_mb(catalog: Catalog) -> float:
