@@ -28,6 +28,9 @@ class BlobStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "objects"
+        # Temp files are written here, then renamed into place: a killed writer's leftovers are
+        # then in one small directory instead of among every blob (remove_stale_temp_files).
+        self.incoming = self.root / ".incoming"
         self._made_dirs: set[Path] = set()
 
     def path(self, sha256: str) -> Path:
@@ -48,11 +51,11 @@ class BlobStore:
         """Temp file + rename, as harvest.atomic does, minus the per-file costs that dominated
         a crawl: the directory is made once per process and the temp name is fixed per thread
         (two threads storing the same blob write identical bytes under different names)."""
-        parent = target.parent
-        if parent not in self._made_dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(parent)
-        tmp = parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        for directory in (target.parent, self.incoming):
+            if directory not in self._made_dirs:
+                directory.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(directory)
+        tmp = self.incoming / f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -62,6 +65,24 @@ class BlobStore:
             tmp.unlink(missing_ok=True)
             raise
 
+    def remove_stale_temp_files(self) -> int:
+        """Delete the temp files of writers that are gone (killed mid-write); returns how many.
+
+        A temp file is named `<sha256>.<pid>.<thread>.tmp`; one whose process still runs (another
+        crawl sharing this data directory) is left alone.
+        """
+        removed = 0
+        if not self.incoming.is_dir():
+            return 0
+        for tmp in self.incoming.iterdir():
+            parts = tmp.name.split(".")
+            pid = int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else None
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                continue
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
     def read(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
@@ -69,3 +90,13 @@ class BlobStore:
     def sync() -> None:
         """Make every blob written so far durable, once, before the catalog points at them."""
         os.sync()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -127,6 +127,7 @@ class Crawler:
     def _clean_tmp(self) -> None:
         """A killed run may leave temp files or whole tarballs; none is worth keeping."""
         remove_stale_temp_files(self.tmp_dir)
+        BlobStore(self.settings.data_dir).remove_stale_temp_files()
         for leftover in self.tmp_dir.glob("*.tar.gz") if self.tmp_dir.is_dir() else []:
             leftover.unlink(missing_ok=True)
 

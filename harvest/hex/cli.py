@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     with open_crawl_catalog(settings.catalog) as catalog:
         run_id = _start_run(catalog, settings)
         remove_stale_temp_files(settings.data_dir / "tarballs")
+        BlobStore(settings.data_dir).remove_stale_temp_files()
         try:
             counts = anyio.run(_crawl, settings, catalog, public_key)
         except RegistryUnavailable as exc:
