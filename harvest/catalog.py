@@ -365,16 +365,18 @@ def open_catalog(
         return Catalog(path, con, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _take_lock(path)
+    con = None
     try:
         con = _connect_writer(path, config, row_group_size)
         apply_schema(con, path)
         catalog = Catalog(path, con, fd, memory_limit)
         drop_source_files_key(catalog)
         sync_source_versions(catalog)
-    except duckdb.Error as exc:
+    except BaseException as exc:
+        if con is not None:
+            con.close()  # before the lock goes, so the next writer finds the file closed
         os.close(fd)
-        raise CatalogError(f"cannot open catalog {path}: {exc}") from None
-    except BaseException:
-        os.close(fd)
+        if isinstance(exc, duckdb.Error):
+            raise CatalogError(f"cannot open catalog {path}: {exc}") from None
         raise
     return catalog

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -13,6 +14,8 @@ import pytest
 from harvest.catalog import (
     CRAWL_ROW_GROUP_SIZE,
     Catalog,
+    CatalogBusy,
+    CatalogError,
     execute_over,
     open_catalog,
     open_crawl_catalog,
@@ -300,3 +303,55 @@ def test_cached_table_blocks_are_handed_back_between_commits(tmp_path: Path) -> 
         assert before > 8 and after < 1, (before, after)
         assert catalog.fetchone("SELECT current_setting('memory_limit')") == limit
         assert catalog.fetchone("SELECT sum(bytes) FROM source_files") == (sum(range(300000)),)
+
+
+class _RecordingConnection:
+    """A real DuckDB connection that remembers the statements run through it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        self.statements.append(sql)
+        return self.con.execute(sql, params)
+
+
+def test_new_versions_do_not_touch_existing_source_files(tmp_path: Path) -> None:
+    """Deleting a batch's old files scans source_files; a batch of versions never recorded
+    (a first crawl, every commit) must not pay for that."""
+    with open_catalog(tmp_path / "c.duckdb") as catalog:
+        with catalog.transaction() as con:
+            replace_source_files(con, "hex", [("a", "1")], _files("a", "1", "x.ex"))
+        with catalog.transaction() as con:
+            new = _RecordingConnection(con)
+            replace_source_files(new, "hex", [("b", "1")], _files("b", "1", "y.ex"))  # type: ignore[arg-type]
+            again = _RecordingConnection(con)
+            replace_source_files(again, "hex", [("a", "1")], _files("a", "1", "z.ex"))  # type: ignore[arg-type]
+        assert not [s for s in new.statements if "DELETE FROM source_files" in s]
+        assert len([s for s in again.statements if "DELETE FROM source_files" in s]) == 1
+        assert catalog.fetchall("SELECT origin, path FROM source_files ORDER BY ALL") == [
+            ("a", "z.ex"),
+            ("b", "y.ex"),
+        ]
+        assert _versions_agree(catalog)
+
+
+def test_a_file_that_is_not_a_catalog_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.duckdb"
+    path.write_bytes(b"my notes, not a database\n" * 100)
+    for _ in range(2):  # the failed open released its lock: the second try says the same
+        with pytest.raises(CatalogError, match=f"cannot open catalog {path}"):
+            open_crawl_catalog(path)
+    assert path.read_bytes() == b"my notes, not a database\n" * 100
+    with pytest.raises(CatalogError, match="does not exist"):
+        open_catalog(tmp_path / "missing.duckdb", write=False)
+
+
+def test_a_second_writer_fails_at_once_naming_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "c.duckdb"
+    with open_crawl_catalog(path):
+        with pytest.raises(CatalogBusy, match=f"in use by pid {os.getpid()}"):
+            open_catalog(path)
+    with open_crawl_catalog(path) as catalog:  # released when the first closed
+        assert catalog.writable
