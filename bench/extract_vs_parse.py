@@ -33,6 +33,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "elixir"
 def build_corpus(directory: Path, megabytes: float, source: Path = FIXTURES) -> list[Path]:
     """Copies of `source`'s .ex files with renamed modules until the corpus reaches `megabytes`."""
     sources = [p.read_bytes() for p in sorted(source.rglob("*.ex"))]
+    if not any(sources):
+        raise SystemExit(f"no Elixir source (.ex files with content) under {source}")
     paths: list[Path] = []
     total, copy = 0, 0
     while total < megabytes * 1e6:

@@ -350,8 +350,10 @@ def test_a_file_that_is_not_a_catalog_is_refused_and_left_alone(tmp_path: Path) 
 
 def test_a_second_writer_fails_at_once_naming_the_first(tmp_path: Path) -> None:
     path = tmp_path / "c.duckdb"
-    with open_crawl_catalog(path):
-        with pytest.raises(CatalogBusy, match=f"in use by pid {os.getpid()}"):
-            open_catalog(path)
+    with (
+        open_crawl_catalog(path),
+        pytest.raises(CatalogBusy, match=f"in use by pid {os.getpid()}"),
+    ):
+        open_catalog(path)
     with open_crawl_catalog(path) as catalog:  # released when the first closed
         assert catalog.writable
