@@ -124,35 +124,26 @@ def execute_over(
     columns: Mapping[str, Column],
     sql: str,
     params: Any = None,
-) -> None:
+) -> duckdb.DuckDBPyConnection | None:
     """Run `sql` with `columns` visible as the table `name`: one statement for many rows.
 
     DuckDB's executemany runs row by row (milliseconds each). Here each column travels as one
     list parameter and `unnest` turns the lists back into rows, microseconds per row, without
     pyarrow (whose import alone is about 40 MB of a crawler's memory). The rows are a common
     table expression in front of `sql`: one statement, where a temporary table took three
-    (create, use, drop). An empty batch runs nothing.
+    (create, use, drop). An empty batch runs nothing and returns None; otherwise the
+    connection, for statements that return rows (`RETURNING`).
     """
     lengths = {len(values) for _type, values in columns.values()}
     if len(lengths) != 1:
         raise ValueError(f"batch {name}: columns differ in length {sorted(lengths)}")
     if lengths == {0}:
-        return
-    con.execute(
-        f"WITH {name} AS ({_unnest_select(columns)}) {sql}",
-        [*_column_values(columns), *(params or [])],
+        return None
+    select = ", ".join(f'unnest(?::{kind}[]) AS "{col}"' for col, (kind, _v) in columns.items())
+    return con.execute(
+        f"WITH {name} AS (SELECT {select}) {sql}",
+        [*(list(values) for _kind, values in columns.values()), *(params or [])],
     )
-
-
-def _unnest_select(columns: Mapping[str, Column]) -> str:
-    """`SELECT unnest(?::T[]) AS "col", ...`: the batch's rows from one list parameter each."""
-    return "SELECT " + ", ".join(
-        f'unnest(?::{kind}[]) AS "{col}"' for col, (kind, _v) in columns.items()
-    )
-
-
-def _column_values(columns: Mapping[str, Column]) -> list[list[Any]]:
-    return [list(values) for _kind, values in columns.values()]
 
 
 # One source file as both crawlers record it: origin, origin_version, path, sha256, bytes, license.
@@ -186,15 +177,15 @@ def replace_source_files(
     counts = Counter((origin, version) for origin, version, *_ in files)
     if not counts.keys() <= set(versions):
         raise ValueError("replace_source_files: files of a version that is not being replaced")
-    replaced: list[tuple[str, str]] = []
-    if versions:
-        batch = _version_columns(versions)
-        replaced = con.execute(
-            f"WITH batch AS ({_unnest_select(batch)}) DELETE FROM source_versions"
-            " WHERE source = ? AND (origin, origin_version) IN"
-            " (SELECT origin, origin_version FROM batch) RETURNING origin, origin_version",
-            [*_column_values(batch), source],
-        ).fetchall()
+    found = execute_over(
+        con,
+        "batch",
+        _version_columns(versions),
+        "DELETE FROM source_versions WHERE source = ? AND (origin, origin_version) IN"
+        " (SELECT origin, origin_version FROM batch) RETURNING origin, origin_version",
+        [source],
+    )
+    replaced = found.fetchall() if found is not None else []
     execute_over(
         con,
         "replaced",
