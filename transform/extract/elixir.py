@@ -31,6 +31,7 @@ DEF_KINDS = frozenset(
     {"def", "defp", "defmacro", "defmacrop", "defguard", "defguardp", "defdelegate"}
 )
 MODULE_KINDS = frozenset({"defmodule", "defprotocol"})
+CALLBACKS = frozenset({"callback", "macrocallback"})
 KEEP_PENDING = frozenset({"alias", "import", "require", "defoverridable", "use"})
 # Attributes that never carry docs or anything a record needs: skipped without a closer look.
 IGNORED_ATTRIBUTES = frozenset(
@@ -39,8 +40,6 @@ IGNORED_ATTRIBUTES = frozenset(
         "typep",
         "opaque",
         "typedoc",
-        "callback",
-        "macrocallback",
         "optional_callbacks",
         "dialyzer",
         "compile",
@@ -103,6 +102,7 @@ class _Mod:
     fns: dict[tuple[str, int], _Fn] = field(default_factory=dict)
     zero_arity: list[Node] = field(default_factory=list)  # `def name do quote ...` candidates
     exception: bool = False
+    exception_message: bool = False  # the exception struct has a :message field
     recovered: bool = False
     attrs: dict[str, str] = field(default_factory=dict)  # string-valued module attributes
 
@@ -223,9 +223,10 @@ class Walker:
                 self.directive(name, mod, args)
         elif block is not None:
             self.branches(block, mod, pending)
-        elif pending.doc is not None:
-            # A macro call (e.g. `defsequence :red, 31`) may define the documented function;
-            # its doc must not leak onto the next visible def.
+        elif pending.doc is not None and name.startswith("def"):
+            # A macro named like a definer (`defsequence :red, 31`) most likely defines the
+            # documented function, so its doc must not leak onto the next visible def. Other
+            # calls (`doc_since("1.9.0")`, which adds `@doc since:`) leave the doc pending.
             pending.reset()
 
     def branches(self, block: Node, mod: _Mod | None, pending: _Pending) -> None:
@@ -323,6 +324,11 @@ class Walker:
             head = spec_head(value)
             if head is not None:
                 mod.specs.append((head[0], head[1], text(node)))
+        elif attr in CALLBACKS:
+            # The callback takes the pending `@doc` as its own (`Kernel.Typespec.deftypespec`);
+            # left pending, it would document the next def or defstruct.
+            if value is not None and spec_head(value) is not None:
+                pending.doc = None
         elif value is not None and value.type in ("string", "sigil") and len(args) == 1:
             decoded, dynamic = decode_literal(value, mod.attrs)
             if decoded is not None and not dynamic:
@@ -378,7 +384,12 @@ class Walker:
         """`defstruct` consumes a pending doc: it documents `__struct__/0`."""
         if mod is None:
             return
-        mod.exception = mod.exception or name == "defexception"
+        if name == "defexception":
+            mod.exception = True
+            fields = call_args(node)
+            mod.exception_message = mod.exception_message or (
+                not fields or _has_message_field(fields[0])
+            )
         if pending.doc is not None and pending.doc.status == "doc":
             fn = _Fn(
                 name="__struct__",
@@ -413,6 +424,10 @@ class Walker:
         injected = otp.injected(
             [u.module for u in mod.uses] + (["defexception"] if mod.exception else [])
         )
+        if mod.exception_message:
+            # `defexception` defines `message/1` (`@impl true`, overridable) only for a struct
+            # with a :message field; otherwise the module's own `message/1` is an ordinary def.
+            injected["message", 1] = ("defexception", None)
         specs_of: dict[str, list[tuple[int, str]]] = {}
         for name, arity, spec in mod.specs:
             specs_of.setdefault(name, []).append((arity, spec))
@@ -650,6 +665,24 @@ def _operator(node: Node) -> str:
     """The operator token; an anonymous node's type is its text, and cheaper to read."""
     op = node.child_by_field_id(OPERATOR)
     return op.type if op is not None else ""
+
+
+def _has_message_field(fields: Node) -> bool:
+    """Whether `defexception` fields (`[:message, ...]`, `message: "..."`) include :message;
+    True when they are computed and cannot be read (the common case)."""
+    if fields.type not in ("list", "keywords"):
+        return True
+    items = named(fields)
+    if fields.type == "list" and items and items[-1].type == "keywords":
+        items = items[:-1] + named(items[-1])
+    for item in items:
+        if item.type == "atom" and text(item) == ":message":
+            return True
+        if item.type == "pair":
+            key = item.child_by_field_id(KEY)
+            if key is not None and text(key).rstrip(": ") == "message":
+                return True
+    return False
 
 
 def _is_default(param: Node) -> bool:

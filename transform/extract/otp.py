@@ -130,7 +130,8 @@ INJECTED: dict[str, dict[tuple[str, int], str | None]] = {
     "Task": {("child_spec", 1): _TASK_CHILD_SPEC_DOC},
     "Application": {("stop", 1): None},
     "GenStage": {("child_spec", 1): None},
-    "defexception": {("exception", 1): None, ("message", 1): None},
+    # and `message/1` when the struct has a :message field (see `Walker.function_records`)
+    "defexception": {("exception", 1): None},
 }
 
 

@@ -79,6 +79,62 @@ def test_doc_status_rules() -> None:
     assert found["Shop.é/1"].doc_status == "none"
 
 
+def test_callbacks_take_the_pending_doc() -> None:
+    """`@doc` then `@callback`: the doc is the callback's (found in the Elixir 1.14 sources'
+    DynamicSupervisor, where it used to document the `defstruct` below it)."""
+    found = functions(
+        """defmodule B do
+  @doc "The callback's."
+  @callback init(arg :: term) :: {:ok, term} when arg: term
+  defstruct [:a]
+
+  @doc "The macro callback's."
+  @macrocallback expand(term) :: Macro.t()
+  def plain(x), do: x
+
+  @doc "Own."
+  def own(x), do: x
+end
+"""
+    )
+    assert "B.__struct__/0" not in found  # only a documented defstruct makes a record
+    assert found["B.plain/1"].doc_status == "none"
+    assert found["B.own/1"].doc == "Own."
+
+
+def test_defexception_injects_message_only_with_a_message_field() -> None:
+    statuses = {}
+    for fields in ("[:message]", 'message: "boom"', '[:code, message: "boom"]', "[:reason]"):
+        found = functions(
+            f"defmodule E do\n  defexception {fields}\n  def message(e), do: e\nend\n"
+        )
+        statuses[fields] = found["E.message/1"].doc_status
+    assert statuses == {
+        "[:message]": "hidden",
+        'message: "boom"': "hidden",
+        '[:code, message: "boom"]': "hidden",
+        "[:reason]": "none",
+    }
+
+
+def test_only_definer_like_macro_calls_take_a_pending_doc() -> None:
+    """`doc_since("1.9.0")` (Decimal) only adds metadata; `defconst :x, 1` defines a function."""
+    found = functions(
+        """defmodule M do
+  @doc "Kept."
+  doc_since("1.9.0")
+  def kept(x), do: x
+
+  @doc "Taken by the macro's function."
+  defconst :answer, 42
+  def after_definer, do: :ok
+end
+"""
+    )
+    assert found["M.kept/1"].doc == "Kept."
+    assert found["M.after_definer/0"].doc_status == "none"
+
+
 def test_module_names_follow_the_compiler() -> None:
     names = [m.module for m in extract(CODE).modules]
     assert names == ["Shop", "Shop.Item", "Shop.Cart", "Proto.List", "Proto.Map"]
