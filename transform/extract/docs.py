@@ -12,9 +12,19 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from transform.extract.parse import field_id, kind_id
 from transform.extract.records import Doctest, make
 
-Node = Any  # tree_sitter.Node; kept loose so this module never imports tree-sitter
+Node = Any  # tree_sitter.Node
+
+# Node kinds and fields as the grammar's integers (see elixir.py: cheaper than `node.type`).
+STRING, SIGIL, SIGIL_NAME = kind_id("string"), kind_id("sigil"), kind_id("sigil_name")
+NIL, BOOLEAN, IDENTIFIER = kind_id("nil"), kind_id("boolean"), kind_id("identifier")
+BINARY, UNARY, COMMENT = kind_id("binary_operator"), kind_id("unary_operator"), kind_id("comment")
+INTERPOLATION, QUOTED_CONTENT = kind_id("interpolation"), kind_id("quoted_content")
+ESCAPE_SEQUENCE = kind_id("escape_sequence")
+LEFT, RIGHT, OPERATOR, OPERAND = (field_id(f) for f in ("left", "right", "operator", "operand"))
+QUOTED_START, QUOTED_END = field_id("quoted_start"), field_id("quoted_end")
 
 _SIMPLE_ESCAPES = {
     "n": "\n",
@@ -50,9 +60,9 @@ def doc_value(node: Node | None, attrs: Mapping[str, str] | None = None) -> DocV
 
     `attrs` holds the module's string attributes, so `#{@version}` and `@doc @text` resolve.
     """
-    if node is None or node.type == "nil":
+    if node is None or node.kind_id == NIL:
         return NO_DOC
-    if node.type == "boolean":
+    if node.kind_id == BOOLEAN:
         return DocValue("hidden", None) if node.text == b"false" else DocValue("doc", None, True)
     text, dynamic = decode_literal(node, attrs)
     return DocValue("doc", text, dynamic)
@@ -61,15 +71,16 @@ def doc_value(node: Node | None, attrs: Mapping[str, str] | None = None) -> DocV
 def decode_literal(node: Node, attrs: Mapping[str, str] | None = None) -> tuple[str | None, bool]:
     """Decode a string, ~s/~S sigil or `<>` concatenation of them; (None, True) when dynamic."""
     attrs = attrs or {}
-    if node.type == "binary_operator" and _op(node) == "<>":
-        left, left_dyn = decode_literal(node.child_by_field_name("left"), attrs)
-        right, right_dyn = decode_literal(node.child_by_field_name("right"), attrs)
+    kind = node.kind_id
+    if kind == BINARY and _op(node) == "<>":
+        left, left_dyn = decode_literal(node.child_by_field_id(LEFT), attrs)
+        right, right_dyn = decode_literal(node.child_by_field_id(RIGHT), attrs)
         if left is None or right is None:
             return None, True
         return left + right, left_dyn or right_dyn
-    if node.type == "string":
+    if kind == STRING:
         return _decode_quoted(node, False, attrs)
-    if node.type == "sigil" and _sigil_name(node) in ("s", "S"):
+    if kind == SIGIL and _sigil_name(node) in ("s", "S"):
         return _decode_quoted(node, _sigil_name(node) == "S", attrs)
     name = attribute_read(node)
     if name in attrs:
@@ -79,10 +90,10 @@ def decode_literal(node: Node, attrs: Mapping[str, str] | None = None) -> tuple[
 
 def attribute_read(node: Node) -> str | None:
     """`version` for the expression `@version`, else None."""
-    if node.type != "unary_operator" or _op(node) != "@":
+    if node.kind_id != UNARY or _op(node) != "@":
         return None
-    operand = node.child_by_field_name("operand")
-    return operand.text.decode() if operand is not None and operand.type == "identifier" else None
+    operand = node.child_by_field_id(OPERAND)
+    return operand.text.decode() if operand is not None and operand.kind_id == IDENTIFIER else None
 
 
 def _parts(node: Node, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -90,38 +101,43 @@ def _parts(node: Node, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
     becomes ("value", its text)."""
     parts = []
     for child in node.children:
-        kind = child.type
-        if kind == "interpolation":
-            inner = [c for c in child.named_children if c.type != "comment"]
+        kind_number = child.kind_id
+        if kind_number == QUOTED_CONTENT:
+            kind = "quoted_content"
+        elif kind_number == ESCAPE_SEQUENCE:
+            kind = "escape_sequence"
+        elif kind_number == INTERPOLATION:
+            kind = "interpolation"
+            inner = [c for c in child.named_children if c.kind_id != COMMENT]
             if len(inner) == 1 and attribute_read(inner[0]) in attrs:
                 parts.append(("value", attrs[attribute_read(inner[0])]))
                 continue
-        elif kind != "quoted_content" and kind != "escape_sequence":
+        else:
             continue
         parts.append((kind, child.text.decode("utf-8", "replace")))
     return parts
 
 
 def _op(node: Node) -> str:
-    op = node.child_by_field_name("operator")
+    op = node.child_by_field_id(OPERATOR)
     return op.type if op is not None else ""
 
 
 def _sigil_name(node: Node) -> str:
     for child in node.children:
-        if child.type == "sigil_name":
+        if child.kind_id == SIGIL_NAME:
             return child.text.decode()
     return ""
 
 
 def _decode_quoted(node: Node, raw: bool, attrs: Mapping[str, str]) -> tuple[str, bool]:
     """Join the parts of a quoted literal: heredoc indentation first, then escapes."""
-    start = node.child_by_field_name("quoted_start")
+    start = node.child_by_field_id(QUOTED_START)
     opener = start.text.decode() if start is not None else '"'
     parts = _parts(node, attrs)
     heredoc = len(opener) == 3
     if heredoc:
-        end = node.child_by_field_name("quoted_end")
+        end = node.child_by_field_id(QUOTED_END)
         indent = end.start_point.column if end is not None and not end.is_missing else 0
         parts = _strip_heredoc(parts, indent)
     elif len(parts) == 1 and parts[0][0] == "quoted_content" and "\\" not in parts[0][1]:

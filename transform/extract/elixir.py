@@ -18,12 +18,19 @@ from transform.extract.parse import field_id, kind_id
 from transform.extract.records import FunctionRecord, ModuleRecord, Use, make
 
 Node = Any  # tree_sitter.Node
+AT = ord("@")
 
 # Numeric node kinds and field ids: comparing ints is cheaper than reading `node.type` (a new
 # str each time) or looking a field up by name, and the walk does it for every statement.
 CALL, IDENTIFIER, COMMENT = kind_id("call"), kind_id("identifier"), kind_id("comment")
 ARGUMENTS, DO_BLOCK, KEYWORDS = kind_id("arguments"), kind_id("do_block"), kind_id("keywords")
 UNARY, BINARY = kind_id("unary_operator"), kind_id("binary_operator")
+STRING, SIGIL = kind_id("string"), kind_id("sigil")
+LITERALS = frozenset({STRING, SIGIL})
+# The clauses after `do` in a do_block: `else`, `rescue`, `catch`, `after`.
+SUB_BLOCKS = frozenset(
+    kind_id(k) for k in ("else_block", "rescue_block", "catch_block", "after_block")
+)
 TARGET, KEY, VALUE, LEFT = field_id("target"), field_id("key"), field_id("value"), field_id("left")
 OPERATOR, OPERAND = field_id("operator"), field_id("operand")
 
@@ -64,9 +71,6 @@ class _Pending:
     doc: DocValue | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     impl: str | None = None
-
-    def empty(self) -> bool:
-        return self.doc is None and not self.meta and self.impl is None
 
     def reset(self) -> None:
         self.doc, self.meta, self.impl = None, {}, None
@@ -143,13 +147,19 @@ def call_args(node: Node) -> list[Node]:
     return split_call(node)[0]
 
 
+def keyword_name(key: Node) -> str:
+    """`do` for the key `do:`; the key node's text runs on to the whitespace after the colon,
+    a newline included (`do:\n  expr`)."""
+    return key.text.decode("utf-8", "replace").rstrip(": \t\r\n")
+
+
 def keyword_value(args: list[Node], key: str) -> Node | None:
     """The value of `key:` in a trailing keyword list, e.g. `do:` or `for:`."""
     if not args or args[-1].kind_id != KEYWORDS:
         return None
     for pair in named(args[-1]):
         k = pair.child_by_field_id(KEY)
-        if k is not None and k.text.decode("utf-8", "replace").rstrip(": ") == key:
+        if k is not None and keyword_name(k) == key:
             return pair.child_by_field_id(VALUE)
     return None
 
@@ -163,9 +173,10 @@ def body_of(args: list[Node], block: Node | None) -> list[Node] | None:
     """Statements of the do_block (then its else/rescue/... blocks), or of a `do:` keyword."""
     if block is not None:
         out = named(block)
-        return [n for n in out if not n.type.endswith("_block")] + [
-            s for b in out if b.type.endswith("_block") for s in named(b)
-        ]
+        subs = [b for b in out if b.kind_id in SUB_BLOCKS]
+        if not subs:
+            return out
+        return [n for n in out if n.kind_id not in SUB_BLOCKS] + [s for b in subs for s in named(b)]
     value = keyword_value(args, "do")
     if value is None:
         return None
@@ -198,7 +209,9 @@ class Walker:
         """Dispatch one statement; only calls and `@` attributes can matter."""
         kind = node.kind_id
         if kind == UNARY:
-            if mod is not None and _operator(node) == "@":
+            # A statement-level unary operator starting with `@` is a module attribute (reading
+            # the byte is cheaper than building the operator node).
+            if mod is not None and self.src[node.start_byte] == AT:
                 self.attribute(node, mod, pending)
             return
         name = call_name(node) if kind == CALL else None
@@ -232,7 +245,7 @@ class Walker:
     def branches(self, block: Node, mod: _Mod | None, pending: _Pending) -> None:
         """A module-level `if ... do ... else ... end`: the compiler sees one branch; assume the
         `do` branch (the usual case: `if Code.ensure_loaded?(Dep)` with the dependency there)."""
-        self.walk([n for n in named(block) if not n.type.endswith("_block")], mod, pending)
+        self.walk([n for n in named(block) if n.kind_id not in SUB_BLOCKS], mod, pending)
 
     # -- modules ---------------------------------------------------------------------------
 
@@ -299,14 +312,14 @@ class Walker:
     # -- attributes ------------------------------------------------------------------------
 
     def attribute(self, node: Node, mod: _Mod, pending: _Pending) -> None:
-        operand = node.child_by_field_name("operand")
+        operand = node.child_by_field_id(OPERAND)
         attr = call_name(operand) if operand is not None else None
         if attr is None or attr in IGNORED_ATTRIBUTES:
             return
         args = call_args(operand)
         value = args[0] if args else None
         if attr in ("doc", "moduledoc"):
-            meta = doc_keywords(value) if value is not None and value.type == "keywords" else None
+            meta = doc_keywords(value) if value is not None and value.kind_id == KEYWORDS else None
             if attr == "moduledoc":
                 if meta is None:
                     mod.moduledoc = doc_value(value, mod.attrs)
@@ -329,7 +342,7 @@ class Walker:
             # left pending, it would document the next def or defstruct.
             if value is not None and spec_head(value) is not None:
                 pending.doc = None
-        elif value is not None and value.type in ("string", "sigil") and len(args) == 1:
+        elif value is not None and value.kind_id in LITERALS and len(args) == 1:
             decoded, dynamic = decode_literal(value, mod.attrs)
             if decoded is not None and not dynamic:
                 mod.attrs[attr] = decoded
@@ -355,15 +368,18 @@ class Walker:
         if fn is None:
             fn = mod.fns[name, arity] = _Fn(name, arity, kind, [])
         fn.nodes.append(node)
-        has_body = (
-            block is not None or kind == "defdelegate" or keyword_value(args, "do") is not None
-        )
+        # `def head, expr` has a body (a `do:` keyword); a bodiless head is `def head` alone.
+        has_body = block is not None or len(args) > 1 or kind == "defdelegate"
         fn.clauses += has_body
-        defaults = sum(map(_is_default, params)) if params else 0
+        defaults = 0
+        for param in params:
+            if param.kind_id == BINARY and _operator(param) == "\\\\":
+                defaults += 1
         if defaults > fn.defaults:
             fn.defaults = defaults
-        fn.recovered = fn.recovered or mod.recovered
-        if not pending.empty():
+        if mod.recovered:
+            fn.recovered = True
+        if pending.doc is not None or pending.meta or pending.impl is not None:
             if pending.doc is not None:
                 fn.doc = pending.doc
             fn.meta.update(pending.meta)
@@ -434,7 +450,9 @@ class Walker:
         out = []
         for fn in mod.fns.values():  # insertion order is source order of first clauses
             status, doc, injected_by = doc_status(fn, injected)
-            meta = {**fn.meta, "injected_by": injected_by} if injected_by else dict(fn.meta)
+            meta = fn.meta  # each _Fn owns its dict, and the walk is done with it
+            if injected_by:
+                meta["injected_by"] = injected_by
             start, end, source = self.span(fn.nodes)
             arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
             specs = (
@@ -595,8 +613,13 @@ def def_head(node: Node) -> tuple[str, list[Node]] | None:
     if kind == IDENTIFIER:
         return text(node), []
     if kind == CALL:
-        target = node.child_by_field_id(TARGET)
-        params = call_args(node)
+        # A head is `target(arguments)`, the target first; anything else takes the long way.
+        children = node.children
+        target = children[0]
+        if len(children) == 2 and children[1].kind_id == ARGUMENTS:
+            params = named(children[1])
+        else:
+            params = call_args(node)
         if target.kind_id == IDENTIFIER:
             return text(target), params
         if target.kind_id == CALL and call_name(target) == "unquote":
@@ -638,7 +661,7 @@ def doc_keywords(node: Node) -> dict[str, Any]:
         if key is None or value is None:
             continue
         decoded = decode_literal(value)[0]
-        out[text(key).rstrip(": ")] = decoded if decoded is not None else text(value)
+        out[keyword_name(key)] = decoded if decoded is not None else text(value)
     return out
 
 
@@ -680,13 +703,9 @@ def _has_message_field(fields: Node) -> bool:
             return True
         if item.type == "pair":
             key = item.child_by_field_id(KEY)
-            if key is not None and text(key).rstrip(": ") == "message":
+            if key is not None and keyword_name(key) == "message":
                 return True
     return False
-
-
-def _is_default(param: Node) -> bool:
-    return param.kind_id == BINARY and _operator(param) == "\\\\"
 
 
 def _bodiless_module(node: Node | None) -> bool:

@@ -135,6 +135,16 @@ end
     assert found["M.after_definer/0"].doc_status == "none"
 
 
+def test_a_do_keyword_with_its_body_on_the_next_line_is_a_clause() -> None:
+    """`do:` then a newline (Elixir's `Path` writes clauses so): the keyword's text runs on."""
+    found = functions(
+        "defmodule K do\n  def f(:a), do:\n    1\n  def f(_), do:\n    2\n"
+        "  @doc false\n  def g, do:\n    :ok\nend\n"
+    )
+    assert found["K.f/1"].clauses == 2
+    assert (found["K.g/0"].clauses, found["K.g/0"].doc_status) == (1, "hidden")
+
+
 def test_module_names_follow_the_compiler() -> None:
     names = [m.module for m in extract(CODE).modules]
     assert names == ["Shop", "Shop.Item", "Shop.Cart", "Proto.List", "Proto.Map"]
