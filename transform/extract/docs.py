@@ -8,7 +8,7 @@ docs/extraction.md and were checked byte for byte against `Code.fetch_docs/1`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -222,30 +222,29 @@ _PROMPT_TOKEN = re.compile(_PROMPT)  # a literal prefix: found far faster than a
 _CONTINUATION_PREFIX = re.compile(r"^[ \t]*\.\.\.(?:\(\d+\))?>[ \t]?", re.MULTILINE)
 
 
-def _examples(text: str) -> Iterator[re.Match[str]]:
-    """`_EXAMPLE` matches, tried only at lines whose first word is an `iex>` prompt."""
-    done = 0
-    for token in _PROMPT_TOKEN.finditer(text):
-        line_start = text.rfind("\n", 0, token.start()) + 1
-        if token.start() < done or text[line_start : token.start()].strip(" \t"):
-            continue
-        match = _EXAMPLE.match(text, line_start)
-        if match:
-            done = match.end()
-            yield match
-
-
 def doctests(doc: str | None) -> tuple[Doctest, ...]:
     """The `iex>` examples in a doc as (prompt, expected) pairs, in order.
 
     A prompt runs on over `...>` lines; the expected output is the following non-blank lines up
-    to the next prompt, a blank line or a code fence.
+    to the next prompt, a blank line or a code fence. `_EXAMPLE` is tried only at lines whose
+    first word is an `iex>` prompt (one loop, no generator: real docs hold many examples).
     """
     if not doc or "iex" not in doc:
         return ()
     found = []
-    text = doc.replace("\r\n", "\n")
-    for match in _examples(text):
+    text = doc.replace("\r\n", "\n") if "\r" in doc else doc
+    done = 0
+    for token in _PROMPT_TOKEN.finditer(text):
+        start = token.start()
+        if start < done:
+            continue
+        line_start = text.rfind("\n", 0, start) + 1
+        if line_start != start and text[line_start:start].strip(" \t"):
+            continue
+        match = _EXAMPLE.match(text, line_start)
+        if match is None:
+            continue
+        done = match.end()
         prompt, more, expected = match.group("prompt", "more", "expected")
         if more:
             more = _CONTINUATION_PREFIX.sub("", more).rstrip("\n")

@@ -131,9 +131,12 @@ def call_name(node: Node) -> str | None:
 
 def split_call(node: Node) -> tuple[list[Node], Node | None]:
     """(argument nodes, do_block or None) of a call, in one pass over its children."""
+    children = node.children
+    if len(children) == 2 and children[1].kind_id == ARGUMENTS:  # `f(x)`, `@doc "..."`
+        return named(children[1]), None
     args: list[Node] = []
     block = None
-    for child in node.children:
+    for child in children:
         kind = child.kind_id
         if kind == ARGUMENTS:
             args = named(child)
@@ -454,9 +457,11 @@ class Walker:
             if injected_by:
                 meta["injected_by"] = injected_by
             start, end, source = self.span(fn.nodes)
-            arities = tuple(range(fn.arity - fn.defaults, fn.arity + 1))
+            arities = (
+                tuple(range(fn.arity - fn.defaults, fn.arity + 1)) if fn.defaults else (fn.arity,)
+            )
             specs = (
-                tuple(s for a, s in specs_of[fn.name] if a in arities)
+                tuple([s for a, s in specs_of[fn.name] if a in arities])
                 if fn.name in specs_of
                 else ()
             )
@@ -613,13 +618,8 @@ def def_head(node: Node) -> tuple[str, list[Node]] | None:
     if kind == IDENTIFIER:
         return text(node), []
     if kind == CALL:
-        # A head is `target(arguments)`, the target first; anything else takes the long way.
-        children = node.children
-        target = children[0]
-        if len(children) == 2 and children[1].kind_id == ARGUMENTS:
-            params = named(children[1])
-        else:
-            params = call_args(node)
+        target = node.children[0]  # a call's target is always its first child
+        params = call_args(node)
         if target.kind_id == IDENTIFIER:
             return text(target), params
         if target.kind_id == CALL and call_name(target) == "unquote":
@@ -646,9 +646,12 @@ def def_head(node: Node) -> tuple[str, list[Node]] | None:
 
 def spec_head(node: Node) -> tuple[str, int] | None:
     """(name, arity) a `@spec` describes: the head left of `when` and `::`."""
-    for op in ("when", "::"):
-        if node.type == "binary_operator" and _operator(node) == op:
-            node = node.child_by_field_name("left")
+    op = _operator(node) if node.kind_id == BINARY else ""
+    if op == "when":
+        node = node.child_by_field_id(LEFT)
+        op = _operator(node) if node.kind_id == BINARY else ""
+    if op == "::":
+        node = node.child_by_field_id(LEFT)
     head = def_head(node)
     return (head[0], len(head[1])) if head else None
 
