@@ -294,7 +294,10 @@ class Walker:
             return  # a computed protocol or target: the module name is not in the source
         for t in targets:
             mod = _Mod(
-                name=f"{protocol}.{t}", node=node, aliases=dict(parent.aliases) if parent else {}
+                name=f"{protocol}.{t}",
+                node=node,
+                aliases=dict(parent.aliases) if parent else {},
+                behaviours=[protocol],  # an implementation is a behaviour of its protocol
             )
             self.walk(body, mod, _Pending())
             self.done.append(mod)
@@ -405,6 +408,7 @@ class Walker:
             return
         if name == "defexception":
             mod.exception = True
+            mod.behaviours.append("Exception")  # `defexception` declares `@behaviour Exception`
             fields = call_args(node)
             mod.exception_message = mod.exception_message or (
                 not fields or _has_message_field(fields[0])

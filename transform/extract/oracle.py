@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from transform.extract.otp import resolve_project
 from transform.extract.records import FileResult
 from transform.extract.source import extract_source
 
@@ -136,6 +137,8 @@ class OracleReport:
     moduledoc_compared: int = 0
     moduledoc_mismatches: list[str] = field(default_factory=list)
     moduledoc_computed: list[str] = field(default_factory=list)  # as doc_computed
+    behaviours_compared: int = 0  # against the beam's `:behaviour` attributes
+    behaviours_mismatches: list[str] = field(default_factory=list)
 
     @property
     def precision(self) -> float:
@@ -184,7 +187,9 @@ class OracleReport:
             f"defaults {self.defaults_agree}/{self.common}  doc status "
             f"{self.status_compared - len(self.status_mismatches)}/{self.status_compared}  "
             f"moduledoc {self.moduledoc_compared - len(self.moduledoc_mismatches)}"
-            f"/{self.moduledoc_compared} ({len(self.moduledoc_computed)} computed)"
+            f"/{self.moduledoc_compared} ({len(self.moduledoc_computed)} computed)  behaviours "
+            f"{self.behaviours_compared - len(self.behaviours_mismatches)}"
+            f"/{self.behaviours_compared}"
         )
 
 
@@ -239,6 +244,11 @@ def _compare_moduledocs(report: OracleReport, results: list[FileResult], modules
             if c is None:
                 continue
             report.moduledoc_compared += 1
+            report.behaviours_compared += 1
+            if set(m.behaviours) != set(c.behaviours):
+                report.behaviours_mismatches.append(
+                    f"{m.module} ours={sorted(m.behaviours)} beam={sorted(c.behaviours)}"
+                )
             if (m.moduledoc_status, m.moduledoc) != (c.status, c.doc):
                 report.moduledoc_mismatches.append(m.module)
                 if m.doc_dynamic:
@@ -266,7 +276,7 @@ def source_files(paths: Iterable[str | Path]) -> list[Path]:
 def check(paths: Iterable[str | Path], ebin: Path | None = None) -> OracleReport:
     """Extract `paths`, compile them (unless `ebin` already holds their beams) and compare."""
     files = source_files(paths)
-    results = [extract_source(f.read_bytes(), str(f)) for f in files]
+    results = resolve_project([extract_source(f.read_bytes(), str(f)) for f in files])
     with tempfile.TemporaryDirectory(prefix="oracle-") as tmp:
         if ebin is None:
             ebin = Path(tmp)

@@ -135,10 +135,26 @@ INJECTED: dict[str, dict[tuple[str, int], str | None]] = {
 }
 
 
+# Behaviours that `use X` declares for modules outside KINDS, as each library's `__using__`
+# writes them (`Mix.Task` checked against the compiled beam, the others against the source).
+USE_BEHAVIOURS: dict[str, tuple[str, ...]] = {
+    "Mix.Task": ("Mix.Task",),
+    "Plug.Builder": ("Plug",),
+    "Plug.Router": ("Plug",),
+    "Ecto.Type": ("Ecto.Type",),
+    "Oban.Worker": ("Oban.Worker",),
+}
+
+
 def behaviours_of(uses: Iterable[str], declared: Iterable[str]) -> tuple[str, ...]:
-    """`@behaviour` attributes plus the behaviours `use X` adds, without duplicates, in order."""
-    found = [u for u in uses if u in KINDS and KINDS[u][1]] + list(declared)
-    return tuple(dict.fromkeys(found))
+    """`@behaviour` attributes (with those `defexception` and `defimpl` declare) plus the
+    behaviours `use X` adds, without duplicates, in order."""
+    found = []
+    for u in uses:
+        if u in KINDS and KINDS[u][1]:
+            found.append(u)
+        found.extend(USE_BEHAVIOURS.get(u, ()))
+    return tuple(dict.fromkeys([*found, *declared]))
 
 
 def classify(

@@ -57,3 +57,35 @@ def test_overridden_injected_functions_keep_the_injected_doc(fixtures_dir: Path)
     assert spec.doc.startswith("Returns a specification to start this module under a supervisor.")
     assert found[("Fixtures.DocumentedChildSpec", "child_spec")].doc == "Own doc wins."
     assert found[("Fixtures.Server", "handle_info")].doc_status == "hidden"
+
+
+def test_implicit_behaviours_match_the_compiled_attributes() -> None:
+    """What the beam's `:behaviour` attribute lists without an `@behaviour` in the source."""
+    result = extract_source(
+        b"""defmodule Boom do
+  defexception [:message]
+end
+
+defimpl String.Chars, for: Boom do
+  def to_string(e), do: e.message
+end
+
+defmodule Mix.Tasks.Hello do
+  use Mix.Task
+  def run(_), do: :ok
+end
+
+defmodule MyPlug do
+  use Plug.Builder
+  @behaviour Custom
+end
+""",
+        "b.ex",
+    )
+    behaviours = {m.module: m.behaviours for m in result.modules}
+    assert behaviours == {
+        "Boom": ("Exception",),
+        "String.Chars.Boom": ("String.Chars",),
+        "Mix.Tasks.Hello": ("Mix.Task",),
+        "MyPlug": ("Plug", "Custom"),
+    }
