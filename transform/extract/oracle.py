@@ -39,7 +39,9 @@ for beam <- Path.wildcard(Path.join(dir, "*.beam")) do
                          b64.(Enum.join(behaviours, ","))], "\t"))
       for {{kind, fun, arity}, _, _, doc, meta} <- entries, kind in [:function, :macro] do
         IO.puts(Enum.join(["F", name, kind, b64.(Atom.to_string(fun)), arity,
-                           Map.get(meta, :defaults, 0), status.(doc), text.(doc)], "\t"))
+                           Map.get(meta, :defaults, 0), status.(doc), text.(doc),
+                           b64.(to_string(Map.get(meta, :since, ""))),
+                           b64.(to_string(Map.get(meta, :deprecated, "")))], "\t"))
       end
     _ -> :ok
   end
@@ -61,6 +63,8 @@ class ChunkEntry:
     defaults: int
     status: str
     doc: str | None
+    since: str | None = None
+    deprecated: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,12 @@ def parse_dump(output: str) -> tuple[list[ChunkModule], list[ChunkEntry]]:
         if cols[0] == "M" and len(cols) == 5:
             behaviours = tuple(b for b in _b64(cols[4]).split(",") if b)
             modules.append(ChunkModule(_b64(cols[1]), cols[2], _b64(cols[3]) or None, behaviours))
-        elif cols[0] == "F" and len(cols) == 8:
+        elif cols[0] == "F" and len(cols) == 10:
             doc = _b64(cols[7]) if cols[6] == "doc" else None
+            name, arity, defaults = _b64(cols[3]), int(cols[4]), int(cols[5])
+            since, deprecated = _b64(cols[8]) or None, _b64(cols[9]) or None
             entries.append(
-                ChunkEntry(_b64(cols[1]), _b64(cols[3]), int(cols[4]), int(cols[5]), cols[6], doc)
+                ChunkEntry(_b64(cols[1]), name, arity, defaults, cols[6], doc, since, deprecated)
             )
     return modules, entries
 
@@ -134,6 +140,8 @@ class OracleReport:
     defaults_agree: int = 0
     status_compared: int = 0
     status_mismatches: list[str] = field(default_factory=list)
+    # `since` and `deprecated` of the docs chunk's metadata, on the entries both sides have
+    meta_mismatches: list[str] = field(default_factory=list)
     moduledoc_compared: int = 0
     moduledoc_mismatches: list[str] = field(default_factory=list)
     moduledoc_computed: list[str] = field(default_factory=list)  # as doc_computed
@@ -186,6 +194,8 @@ class OracleReport:
             f"({len(self.doc_computed)} computed at compile time)  "
             f"defaults {self.defaults_agree}/{self.common}  doc status "
             f"{self.status_compared - len(self.status_mismatches)}/{self.status_compared}  "
+            f"since/deprecated {self.status_compared - len(self.meta_mismatches)}"
+            f"/{self.status_compared}  "
             f"moduledoc {self.moduledoc_compared - len(self.moduledoc_mismatches)}"
             f"/{self.moduledoc_compared} ({len(self.moduledoc_computed)} computed)  behaviours "
             f"{self.behaviours_compared - len(self.behaviours_mismatches)}"
@@ -234,6 +244,12 @@ def _compare_functions(report: OracleReport, ours: dict, theirs: dict, sources: 
         for k in both
         if ours[k].doc_status != theirs[k].status
     )
+    for k in sorted(both):
+        ours_meta = (ours[k].doc_meta.get("since"), ours[k].doc_meta.get("deprecated"))
+        if ours_meta != (theirs[k].since, theirs[k].deprecated):
+            report.meta_mismatches.append(
+                f"{_key(k)} ours={ours_meta} chunk={(theirs[k].since, theirs[k].deprecated)}"
+            )
 
 
 def _compare_moduledocs(report: OracleReport, results: list[FileResult], modules) -> None:
