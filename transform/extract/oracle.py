@@ -32,6 +32,15 @@ for beam <- Path.wildcard(Path.join(dir, "*.beam")) do
   mod = beam |> Path.basename(".beam") |> String.to_atom()
   {:ok, {_, [attributes: attrs]}} = :beam_lib.chunks(String.to_charlist(beam), [:attributes])
   behaviours = attrs |> Keyword.get_values(:behaviour) |> List.flatten() |> Enum.map(&inspect/1)
+  specs = case Code.Typespec.fetch_specs(File.read!(beam)) do
+    {:ok, found} -> Enum.map(found, fn {name_arity, _} -> name_arity end)
+    _ -> []
+  end
+  spec_arities = fn kind, fun ->
+    key = if kind == :macro, do: :"MACRO-#{fun}", else: fun
+    shift = if kind == :macro, do: 1, else: 0
+    for({^key, a} <- specs, do: a - shift) |> Enum.join(",")
+  end
   case Code.fetch_docs(beam) do
     {:docs_v1, _, _, _, moduledoc, _, entries} ->
       name = b64.(inspect(mod))
@@ -41,7 +50,8 @@ for beam <- Path.wildcard(Path.join(dir, "*.beam")) do
         IO.puts(Enum.join(["F", name, kind, b64.(Atom.to_string(fun)), arity,
                            Map.get(meta, :defaults, 0), status.(doc), text.(doc),
                            b64.(to_string(Map.get(meta, :since, ""))),
-                           b64.(to_string(Map.get(meta, :deprecated, "")))], "\t"))
+                           b64.(to_string(Map.get(meta, :deprecated, ""))),
+                           spec_arities.(kind, fun)], "\t"))
       end
     _ -> :ok
   end
@@ -65,6 +75,7 @@ class ChunkEntry:
     doc: str | None
     since: str | None = None
     deprecated: str | None = None
+    spec_arities: tuple[int, ...] = ()  # arities of this name that have a `@spec`
 
 
 @dataclass(frozen=True)
@@ -106,12 +117,15 @@ def parse_dump(output: str) -> tuple[list[ChunkModule], list[ChunkEntry]]:
         if cols[0] == "M" and len(cols) == 5:
             behaviours = tuple(b for b in _b64(cols[4]).split(",") if b)
             modules.append(ChunkModule(_b64(cols[1]), cols[2], _b64(cols[3]) or None, behaviours))
-        elif cols[0] == "F" and len(cols) == 10:
+        elif cols[0] == "F" and len(cols) == 11:
             doc = _b64(cols[7]) if cols[6] == "doc" else None
             name, arity, defaults = _b64(cols[3]), int(cols[4]), int(cols[5])
             since, deprecated = _b64(cols[8]) or None, _b64(cols[9]) or None
+            specs = tuple(int(a) for a in cols[10].split(",") if a)
             entries.append(
-                ChunkEntry(_b64(cols[1]), name, arity, defaults, cols[6], doc, since, deprecated)
+                ChunkEntry(
+                    _b64(cols[1]), name, arity, defaults, cols[6], doc, since, deprecated, specs
+                )
             )
     return modules, entries
 
@@ -142,6 +156,8 @@ class OracleReport:
     status_mismatches: list[str] = field(default_factory=list)
     # `since` and `deprecated` of the docs chunk's metadata, on the entries both sides have
     meta_mismatches: list[str] = field(default_factory=list)
+    # whether a function has a `@spec` (for any of its arities), ours against the beam's specs
+    spec_mismatches: list[str] = field(default_factory=list)
     moduledoc_compared: int = 0
     moduledoc_mismatches: list[str] = field(default_factory=list)
     moduledoc_computed: list[str] = field(default_factory=list)  # as doc_computed
@@ -195,6 +211,7 @@ class OracleReport:
             f"defaults {self.defaults_agree}/{self.common}  doc status "
             f"{self.status_compared - len(self.status_mismatches)}/{self.status_compared}  "
             f"since/deprecated {self.status_compared - len(self.meta_mismatches)}"
+            f"/{self.status_compared}  specs {self.status_compared - len(self.spec_mismatches)}"
             f"/{self.status_compared}  "
             f"moduledoc {self.moduledoc_compared - len(self.moduledoc_mismatches)}"
             f"/{self.moduledoc_compared} ({len(self.moduledoc_computed)} computed)  behaviours "
@@ -250,6 +267,9 @@ def _compare_functions(report: OracleReport, ours: dict, theirs: dict, sources: 
             report.meta_mismatches.append(
                 f"{_key(k)} ours={ours_meta} chunk={(theirs[k].since, theirs[k].deprecated)}"
             )
+        beam_spec = any(a in ours[k].arities for a in theirs[k].spec_arities)
+        if bool(ours[k].spec) != beam_spec:
+            report.spec_mismatches.append(f"{_key(k)} ours={len(ours[k].spec)} beam={beam_spec}")
 
 
 def _compare_moduledocs(report: OracleReport, results: list[FileResult], modules) -> None:
