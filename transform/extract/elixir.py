@@ -498,7 +498,7 @@ class Walker:
 
     def module_record(self, mod: _Mod, functions: list[FunctionRecord]) -> ModuleRecord:
         start, end, source = self.span([mod.node])
-        uses = [u.module for u in mod.uses]
+        uses = [u.module for u in mod.uses] + otp.conventional_uses(mod.uses)
         behaviours = otp.behaviours_of(uses, mod.behaviours)
         mine = functions
         public = [(f.name, f.arity) for f in mine if f.public]

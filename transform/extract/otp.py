@@ -146,6 +146,27 @@ USE_BEHAVIOURS: dict[str, tuple[str, ...]] = {
 }
 
 
+# `use MyAppWeb, :live_view` as `mix phx.new` generates the web module (`def live_view do quote
+# do use Phoenix.LiveView ...`): what the option stands for when the web module's own
+# `__using__` is not at hand (the snapshot build extracts file by file). `resolve_project`
+# reads the real web module where the project is given, and that wins.
+PHOENIX_WEB_OPTIONS: dict[str, str] = {
+    "live_view": "Phoenix.LiveView",
+    "live_component": "Phoenix.LiveComponent",
+    "controller": "Phoenix.Controller",
+    "channel": "Phoenix.Channel",
+}
+
+
+def conventional_uses(uses: Iterable[Use]) -> list[str]:
+    """The Phoenix module behind each `use SomethingWeb, :option` of the generator's shape."""
+    return [
+        PHOENIX_WEB_OPTIONS[u.option]
+        for u in uses
+        if u.option in PHOENIX_WEB_OPTIONS and u.module.rpartition(".")[2].endswith("Web")
+    ]
+
+
 def behaviours_of(uses: Iterable[str], declared: Iterable[str]) -> tuple[str, ...]:
     """`@behaviour` attributes (with those `defexception` and `defimpl` declare) plus the
     behaviours `use X` adds, without duplicates, in order."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from transform.extract import extract_source, resolve_project
+from transform.extract.records import Use
 
 
 def modules_of(path: Path) -> dict:
@@ -89,3 +90,35 @@ end
         "Mix.Tasks.Hello": ("Mix.Task",),
         "MyPlug": ("Plug", "Custom"),
     }
+
+
+def test_phoenix_generator_convention_without_the_web_module() -> None:
+    """File by file (as the snapshot build extracts), `use MyAppWeb, :live_view` is read the
+    way `mix phx.new` writes the web module; any other `use X, :opt` stays unclassified."""
+    result = extract_source(
+        b"""defmodule MyAppWeb.PageLive do
+  use MyAppWeb, :live_view
+
+  @impl true
+  def mount(_params, _session, socket), do: {:ok, socket}
+  def render(assigns), do: assigns
+end
+
+defmodule MyAppWeb.RoomChannel do
+  use MyAppWeb, :channel
+  def join(_topic, _payload, socket), do: {:ok, socket}
+end
+
+defmodule NotWeb do
+  use Toolkit, :live_view
+end
+""",
+        "web.ex",
+    )
+    mods = {m.module: m for m in result.modules}
+    live = mods["MyAppWeb.PageLive"]
+    assert (live.otp_kind, live.behaviours) == ("phoenix_live_view", ("Phoenix.LiveView",))
+    assert live.callbacks_implemented == ("mount/3", "render/1")
+    assert live.uses == (Use("MyAppWeb", "live_view"),)  # as written
+    assert mods["MyAppWeb.RoomChannel"].otp_kind == "phoenix_channel"
+    assert (mods["NotWeb"].otp_kind, mods["NotWeb"].behaviours) == (None, ())
