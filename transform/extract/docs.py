@@ -10,21 +10,30 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from transform.extract.parse import field_id, kind_id
+from transform.extract.grammar import (
+    BINARY,
+    BOOLEAN,
+    ESCAPE_SEQUENCE,
+    IDENTIFIER,
+    INTERPOLATION,
+    LEFT,
+    NIL,
+    OPERAND,
+    QUOTED_CONTENT,
+    QUOTED_END,
+    QUOTED_START,
+    RIGHT,
+    SIGIL,
+    SIGIL_NAME,
+    STRING,
+    UNARY,
+    Node,
+    named,
+    operator_of,
+)
 from transform.extract.records import Doctest, make
-
-Node = Any  # tree_sitter.Node
-
-# Node kinds and fields as the grammar's integers (see elixir.py: cheaper than `node.type`).
-STRING, SIGIL, SIGIL_NAME = kind_id("string"), kind_id("sigil"), kind_id("sigil_name")
-NIL, BOOLEAN, IDENTIFIER = kind_id("nil"), kind_id("boolean"), kind_id("identifier")
-BINARY, UNARY, COMMENT = kind_id("binary_operator"), kind_id("unary_operator"), kind_id("comment")
-INTERPOLATION, QUOTED_CONTENT = kind_id("interpolation"), kind_id("quoted_content")
-ESCAPE_SEQUENCE = kind_id("escape_sequence")
-LEFT, RIGHT, OPERATOR, OPERAND = (field_id(f) for f in ("left", "right", "operator", "operand"))
-QUOTED_START, QUOTED_END = field_id("quoted_start"), field_id("quoted_end")
 
 _SIMPLE_ESCAPES = {
     "n": "\n",
@@ -72,7 +81,7 @@ def decode_literal(node: Node, attrs: Mapping[str, str] | None = None) -> tuple[
     """Decode a string, ~s/~S sigil or `<>` concatenation of them; (None, True) when dynamic."""
     attrs = attrs or {}
     kind = node.kind_id
-    if kind == BINARY and _op(node) == "<>":
+    if kind == BINARY and operator_of(node) == "<>":
         left, left_dyn = decode_literal(node.child_by_field_id(LEFT), attrs)
         right, right_dyn = decode_literal(node.child_by_field_id(RIGHT), attrs)
         if left is None or right is None:
@@ -90,7 +99,7 @@ def decode_literal(node: Node, attrs: Mapping[str, str] | None = None) -> tuple[
 
 def attribute_read(node: Node) -> str | None:
     """`version` for the expression `@version`, else None."""
-    if node.kind_id != UNARY or _op(node) != "@":
+    if node.kind_id != UNARY or operator_of(node) != "@":
         return None
     operand = node.child_by_field_id(OPERAND)
     return operand.text.decode() if operand is not None and operand.kind_id == IDENTIFIER else None
@@ -108,7 +117,7 @@ def _parts(node: Node, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
             kind = "escape_sequence"
         elif kind_number == INTERPOLATION:
             kind = "interpolation"
-            inner = [c for c in child.named_children if c.kind_id != COMMENT]
+            inner = named(child)
             if len(inner) == 1 and attribute_read(inner[0]) in attrs:
                 parts.append(("value", attrs[attribute_read(inner[0])]))
                 continue
@@ -116,11 +125,6 @@ def _parts(node: Node, attrs: Mapping[str, str]) -> list[tuple[str, str]]:
             continue
         parts.append((kind, child.text.decode("utf-8", "replace")))
     return parts
-
-
-def _op(node: Node) -> str:
-    op = node.child_by_field_id(OPERATOR)
-    return op.type if op is not None else ""
 
 
 def _sigil_name(node: Node) -> str:

@@ -14,25 +14,31 @@ from typing import Any
 
 from transform.extract import otp
 from transform.extract.docs import NO_DOC, DocValue, decode_literal, doc_value, doctests
-from transform.extract.parse import field_id, kind_id
+from transform.extract.grammar import (
+    ARGUMENTS,
+    BINARY,
+    CALL,
+    DO_BLOCK,
+    IDENTIFIER,
+    KEY,
+    KEYWORDS,
+    LEFT,
+    OPERAND,
+    SIGIL,
+    STRING,
+    SUB_BLOCKS,
+    TARGET,
+    UNARY,
+    VALUE,
+    Node,
+    named,
+    operator_of,
+    text,
+)
 from transform.extract.records import FunctionRecord, ModuleRecord, Use, make
 
-Node = Any  # tree_sitter.Node
 AT = ord("@")
-
-# Numeric node kinds and field ids: comparing ints is cheaper than reading `node.type` (a new
-# str each time) or looking a field up by name, and the walk does it for every statement.
-CALL, IDENTIFIER, COMMENT = kind_id("call"), kind_id("identifier"), kind_id("comment")
-ARGUMENTS, DO_BLOCK, KEYWORDS = kind_id("arguments"), kind_id("do_block"), kind_id("keywords")
-UNARY, BINARY = kind_id("unary_operator"), kind_id("binary_operator")
-STRING, SIGIL = kind_id("string"), kind_id("sigil")
 LITERALS = frozenset({STRING, SIGIL})
-# The clauses after `do` in a do_block: `else`, `rescue`, `catch`, `after`.
-SUB_BLOCKS = frozenset(
-    kind_id(k) for k in ("else_block", "rescue_block", "catch_block", "after_block")
-)
-TARGET, KEY, VALUE, LEFT = field_id("target"), field_id("key"), field_id("value"), field_id("left")
-OPERATOR, OPERAND = field_id("operator"), field_id("operand")
 
 DEF_KINDS = frozenset(
     {"def", "defp", "defmacro", "defmacrop", "defguard", "defguardp", "defdelegate"}
@@ -109,16 +115,6 @@ class _Mod:
     exception_message: bool = False  # the exception struct has a :message field
     recovered: bool = False
     attrs: dict[str, str] = field(default_factory=dict)  # string-valued module attributes
-
-
-def text(node: Node) -> str:
-    """The node's source text (invalid UTF-8 replaced, so a broken file still yields records)."""
-    return node.text.decode("utf-8", "replace")
-
-
-def named(node: Node) -> list[Node]:
-    """Named children without comments."""
-    return [c for c in node.named_children if c.kind_id != COMMENT]
 
 
 def call_name(node: Node) -> str | None:
@@ -379,7 +375,7 @@ class Walker:
         fn.clauses += has_body
         defaults = 0
         for param in params:
-            if param.kind_id == BINARY and _operator(param) == "\\\\":
+            if param.kind_id == BINARY and operator_of(param) == "\\\\":
                 defaults += 1
         if defaults > fn.defaults:
             fn.defaults = defaults
@@ -616,7 +612,7 @@ def add_alias(aliases: dict[str, str], args: list[Node]) -> None:
 def def_head(node: Node) -> tuple[str, list[Node]] | None:
     """(name, parameters) of a definition head; None when the name is computed."""
     kind = node.kind_id
-    if kind == BINARY and _operator(node) == "when":
+    if kind == BINARY and operator_of(node) == "when":
         node = node.child_by_field_id(LEFT)
         kind = node.kind_id
     if kind == IDENTIFIER:
@@ -632,8 +628,8 @@ def def_head(node: Node) -> tuple[str, list[Node]] | None:
                 return text(inner[0]).lstrip(":"), params
         return None
     if node.type == "binary_operator":
-        left, op = node.child_by_field_name("left"), _operator(node)
-        if op == "//" and left.type == "binary_operator" and _operator(left) == "..":
+        left, op = node.child_by_field_name("left"), operator_of(node)
+        if op == "//" and left.type == "binary_operator" and operator_of(left) == "..":
             return "..//", [
                 left.child_by_field_name("left"),
                 left.child_by_field_name("right"),
@@ -641,7 +637,7 @@ def def_head(node: Node) -> tuple[str, list[Node]] | None:
             ]
         return op, [left, node.child_by_field_name("right")]
     if node.type == "unary_operator":
-        return _operator(node), [node.child_by_field_name("operand")]
+        return operator_of(node), [node.child_by_field_name("operand")]
     if node.type == "block":
         ops = [c for c in node.named_children if c.type == "operator_identifier"]
         return (text(ops[0]), []) if len(ops) == 1 else None
@@ -650,10 +646,10 @@ def def_head(node: Node) -> tuple[str, list[Node]] | None:
 
 def spec_head(node: Node) -> tuple[str, int] | None:
     """(name, arity) a `@spec` describes: the head left of `when` and `::`."""
-    op = _operator(node) if node.kind_id == BINARY else ""
+    op = operator_of(node) if node.kind_id == BINARY else ""
     if op == "when":
         node = node.child_by_field_id(LEFT)
-        op = _operator(node) if node.kind_id == BINARY else ""
+        op = operator_of(node) if node.kind_id == BINARY else ""
     if op == "::":
         node = node.child_by_field_id(LEFT)
     head = def_head(node)
@@ -691,12 +687,6 @@ def using_options(mod: _Mod) -> list[tuple[str, str]]:
     return found
 
 
-def _operator(node: Node) -> str:
-    """The operator token; an anonymous node's type is its text, and cheaper to read."""
-    op = node.child_by_field_id(OPERATOR)
-    return op.type if op is not None else ""
-
-
 def _has_message_field(fields: Node) -> bool:
     """Whether `defexception` fields (`[:message, ...]`, `message: "..."`) include :message;
     True when they are computed and cannot be read (the common case)."""
@@ -721,5 +711,5 @@ def _bodiless_module(node: Node | None) -> bool:
 
 def _is_def(node: Node) -> bool:
     return call_name(node) in DEF_KINDS | MODULE_KINDS or (
-        node.type == "unary_operator" and _operator(node) == "@"
+        node.type == "unary_operator" and operator_of(node) == "@"
     )

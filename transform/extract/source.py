@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from transform.extract.elixir import Node, extract_tree
+from transform.extract.elixir import extract_tree
+from transform.extract.grammar import Node
 from transform.extract.parse import parse
 from transform.extract.records import FileResult
 
