@@ -6,15 +6,13 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from harvest.net.client import HarvestClient
 from harvest.net.retry import TransientHTTPError
-
-CHUNK = 1 << 16
+from harvest.net.wire import WireResponse
 
 
 class DownloadTooLarge(Exception):
@@ -36,7 +34,7 @@ class Downloaded:
     path: Path | None
     sha256: str
     size: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
 
 
 async def stream_to_file(
@@ -77,13 +75,11 @@ async def stream_to_file(
         return Downloaded(200, dest, digest, size, response.headers)
 
 
-async def _write_body(
-    response: httpx.Response, fd: int, url: str, max_bytes: int
-) -> tuple[str, int]:
+async def _write_body(response: WireResponse, fd: int, url: str, max_bytes: int) -> tuple[str, int]:
     hasher = hashlib.sha256()
     size = 0
     with os.fdopen(fd, "wb") as handle:
-        async for chunk in response.aiter_raw(CHUNK):
+        async for chunk in response.aiter_raw():
             size += len(chunk)
             if size > max_bytes:
                 raise DownloadTooLarge(f"{url} exceeded the {max_bytes}-byte cap while streaming")

@@ -10,6 +10,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from harvest.net.wire import WireResponse
+
 
 class TransientHTTPError(Exception):
     """A response that may succeed if asked again (5xx, or a body cut short)."""
@@ -43,7 +45,7 @@ def transient_retry(
     )
 
 
-def raise_for_transient(response: httpx.Response) -> None:
+def raise_for_transient(response: httpx.Response | WireResponse) -> None:
     """Turn a 5xx into TransientHTTPError so the retry policy sees it."""
     if response.status_code >= 500:
-        raise TransientHTTPError(response.status_code, str(response.request.url))
+        raise TransientHTTPError(response.status_code, str(response.url))

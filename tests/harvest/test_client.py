@@ -62,7 +62,7 @@ def _url(server: Any, path: str) -> str:
 
 async def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
     async with make_client(timeout=5.0) as client, client.open_get(url, headers) as response:
-        return response.status_code, await response.aread(), str(response.request.url)
+        return response.status_code, await response.aread(), response.url
 
 
 def test_a_redirect_within_the_origin_keeps_the_headers(servers: list[Any]) -> None:
