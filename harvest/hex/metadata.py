@@ -21,6 +21,7 @@ class Atom(str):
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+|%[^\n]*)
+  | <<\s*(?:"(?P<bin>(?:[^"\\]|\\.)*)"\s*(?P<utf8>/\s*utf8\s*)?>>)
   | (?P<open_bin><<)
   | (?P<close_bin>>>)
   | (?P<map_open>\#\{)
@@ -52,6 +53,9 @@ _ESCAPE = re.compile(r"\\(x\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|[0-7]{1,3}|\^.|.)", 
 
 
 def _unescape(body: str) -> str:
+    if "\\" not in body:
+        return body
+
     def repl(m: re.Match[str]) -> str:
         esc = m.group(1)
         if esc.startswith("x{"):
@@ -75,7 +79,12 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             raise MetadataError(f"unexpected {text[pos : pos + 20]!r} at offset {pos}")
         pos = m.end()
         kind = m.lastgroup or ""
-        if kind != "ws":
+        if kind == "ws":
+            continue
+        if kind in ("bin", "utf8"):  # the usual one-string binary, whole: one token
+            utf8 = m.group("utf8") is not None
+            tokens.append(("bin_utf8" if utf8 else "bin", m.group("bin")))
+        else:
             tokens.append((kind, m.group()))
     return tokens
 
@@ -112,6 +121,10 @@ class _Parser:
             return {"true": True, "false": False}.get(value, Atom(value))
         if kind == "number":
             return float(value) if "." in value else int(value)
+        if kind == "bin":
+            return _binary_text(_unescape(value), utf8=False)
+        if kind == "bin_utf8":
+            return _unescape(value)
         if kind == "open_bin":
             return self.binary()
         if value in ("[", "{"):
@@ -153,15 +166,34 @@ class _Parser:
                 self.take("utf8")
                 parts.append(text.encode("utf-8"))
             else:
-                parts.append(bytes(ord(c) & 0xFF for c in text))
+                parts.append(_latin1(text))
             if self.peek()[1] == ",":
                 self.take(",")
         self.take(">>")
-        raw = b"".join(parts)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("latin-1")
+        return _decode(b"".join(parts))
+
+
+def _latin1(text: str) -> bytes:
+    """A segment without /utf8 stores each character's low byte, as Erlang does."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return bytes(ord(c) & 0xFF for c in text)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _binary_text(text: str, *, utf8: bool) -> str:
+    """The text of a one-segment binary: `<<"x"/utf8>>` is the text itself; `<<"x">>` holds
+    bytes, read back as UTF-8 (Latin-1 if they are not), like every binary here."""
+    if utf8 or text.isascii():
+        return text
+    return _decode(_latin1(text))
 
 
 def _hashable(value: Any) -> Any:
