@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -31,7 +32,10 @@ class BlobStore:
         # Temp files are written here, then renamed into place: a killed writer's leftovers are
         # then in one small directory instead of among every blob (remove_stale_temp_files).
         self.incoming = self.root / ".incoming"
-        self._made_dirs: set[Path] = set()
+        self._made_dirs: set[str] = set()
+        # put() runs a dozen times per package: plain strings skip pathlib's parsing.
+        self._root = str(self.root)
+        self._incoming = str(self.incoming)
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -42,27 +46,28 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         """Store `data` unless it is already present; return its SHA-256 (lowercase hex)."""
         digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
-        if not target.is_file():
-            self._write(target, data)
+        directory = f"{self._root}/{digest[:2]}"
+        if not os.path.isfile(f"{directory}/{digest}"):
+            self._write(directory, digest, data)
         return digest
 
-    def _write(self, target: Path, data: bytes) -> None:
+    def _write(self, directory: str, name: str, data: bytes) -> None:
         """Temp file + rename, as harvest.atomic does, minus the per-file costs that dominated
         a crawl: the directory is made once per process and the temp name is fixed per thread
         (two threads storing the same blob write identical bytes under different names)."""
-        for directory in (target.parent, self.incoming):
-            if directory not in self._made_dirs:
-                directory.mkdir(parents=True, exist_ok=True)
-                self._made_dirs.add(directory)
-        tmp = self.incoming / f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        for made in (directory, self._incoming):
+            if made not in self._made_dirs:
+                os.makedirs(made, exist_ok=True)
+                self._made_dirs.add(made)
+        tmp = f"{self._incoming}/{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            os.replace(tmp, target)
+            os.replace(tmp, f"{directory}/{name}")
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
 
     def remove_stale_temp_files(self) -> int:
