@@ -34,6 +34,7 @@ from harvest.groupcommit import GroupWriter
 from harvest.net.client import HarvestClient, make_client
 from harvest.net.download import DownloadTooLarge
 from harvest.net.retry import TransientHTTPError
+from harvest.net.wire import WireError
 from harvest.progress import ProgressReporter
 from harvest.store import BlobStore
 
@@ -186,7 +187,7 @@ class Crawler:
         except DownloadTooLarge:
             self._record(repo, "failed", "tarball_too_large")
             return 0
-        except (TransientHTTPError, httpx.HTTPError) as exc:
+        except (TransientHTTPError, httpx.HTTPError, WireError) as exc:
             self._record(repo, "failed", f"tarball_download: {type(exc).__name__}")
             return 0
         self._codeload_429s = self._codeload_429s + 1 if got.status == 429 else 0

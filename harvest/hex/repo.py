@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from harvest.net.client import HarvestClient
 from harvest.net.download import Downloaded, stream_to_file
 from harvest.net.retry import raise_for_transient, transient_retry
+from harvest.net.wire import Getter
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def tarball_url(repo_url: str, name: str, version: str) -> str:
 
 
 async def fetch_registry(
-    client: HarvestClient, url: str, etag: str | None, attempts: int
+    client: Getter, url: str, etag: str | None, attempts: int
 ) -> RegistryResponse:
     """GET a registry resource, conditionally when we hold an ETag (a 304 costs no body)."""
     headers = {"If-None-Match": etag} if etag else {}
@@ -49,7 +49,7 @@ async def fetch_registry(
 
 
 async def download_tarball(
-    client: HarvestClient,
+    client: Getter,
     url: str,
     dest: Path,
     *,

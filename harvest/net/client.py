@@ -8,11 +8,8 @@ from typing import Any
 
 import httpx
 
-from harvest import __version__
+from harvest.net.identity import USER_AGENT
 from harvest.net.wire import WirePool, WireResponse
-
-CONTACT_URL = "https://github.com/elixir-harvest/elixir-harvest"
-USER_AGENT = f"elixir-harvest/{__version__} (+{CONTACT_URL})"
 
 
 class HarvestClient(httpx.AsyncClient):
@@ -42,10 +39,8 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
     headers: dict[str, str] | None = None,
 ) -> HarvestClient:
-    """A client that names the tool in its User-Agent and reuses connections.
-
-    Hex answers 400 without a User-Agent, GitHub rejects REST calls without one, and both ask
-    crawlers to identify themselves with a contact. `max_connections` bounds each of the two
+    """A client that names the tool in its User-Agent (harvest.net.identity) and reuses
+    connections. `max_connections` bounds each of the two
     connection pools: httpx's (API calls) and the wire's (`open_get`).
     """
     merged = {"User-Agent": USER_AGENT, **(headers or {})}

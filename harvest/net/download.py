@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harvest.net.client import HarvestClient
 from harvest.net.retry import TransientHTTPError
-from harvest.net.wire import WireResponse
+from harvest.net.wire import Getter, WireResponse
 
 
 class DownloadTooLarge(Exception):
@@ -38,7 +37,7 @@ class Downloaded:
 
 
 async def stream_to_file(
-    client: HarvestClient,
+    client: Getter,
     url: str,
     dest: Path,
     *,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
+import sys
+from typing import TYPE_CHECKING
+
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -10,7 +12,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from harvest.net.wire import WireResponse
+from harvest.net.wire import TRANSIENT_ERRORS, WireResponse
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class TransientHTTPError(Exception):
@@ -23,13 +28,14 @@ class TransientHTTPError(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Timeouts, refused or reset connections, truncated bodies and 5xx answers."""
-    return isinstance(
-        exc,
-        TransientHTTPError
-        | httpx.TimeoutException
-        | httpx.NetworkError
-        | httpx.RemoteProtocolError,
+    """Timeouts, refused or reset connections, truncated bodies and 5xx answers, from either
+    client. httpx is looked up, not imported: a process that never loaded it (a release
+    worker) cannot be holding one of its errors."""
+    if isinstance(exc, (TransientHTTPError, *TRANSIENT_ERRORS)):
+        return True
+    httpx = sys.modules.get("httpx")
+    return httpx is not None and isinstance(
+        exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError
     )
 
 

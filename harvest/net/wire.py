@@ -7,8 +7,9 @@ event loop, and that loop's CPU decides how closely the crawl follows the networ
 code straight into a list of body chunks, with no per-request objects beyond these. Everything
 else (the Hex API, GitHub's GraphQL) keeps httpx.
 
-Failures surface as httpx's exception types (ConnectError, ReadTimeout, RemoteProtocolError,
-...), so the retry policy (harvest.net.retry) treats both clients alike.
+It imports nothing heavy (httpx with its optional command-line extras costs a process 17 MB),
+so the release worker processes can use it. Failures raise WireError's subclasses; the retry
+policy (harvest.net.retry) counts the transient ones as it counts httpx's.
 """
 
 from __future__ import annotations
@@ -19,17 +20,61 @@ import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import certifi
 import httptools
-import httpx
 
 HIGH_WATER = 1 << 18  # buffered body bytes before the socket stops being read
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 10
 
 Origin = tuple[str, str, int]
+
+
+class WireError(Exception):
+    """A GET that failed on the way: no usable answer came back."""
+
+
+class ConnectError(WireError):
+    pass
+
+
+class ConnectTimeout(ConnectError):
+    pass
+
+
+class ReadError(WireError):
+    pass
+
+
+class ReadTimeout(WireError):
+    pass
+
+
+class RemoteProtocolError(WireError):
+    """The server broke HTTP/1.1, or closed the connection mid-answer."""
+
+
+class TooManyRedirects(WireError):
+    pass
+
+
+class UnsupportedProtocol(WireError):
+    pass
+
+
+TRANSIENT_ERRORS = (ConnectError, ReadError, ReadTimeout, RemoteProtocolError)
+
+
+class Getter(Protocol):
+    """What the streaming downloads need: WirePool, or HarvestClient (which wraps one)."""
+
+    def open_get(
+        self, url: str, headers: Mapping[str, str] | None = None
+    ) -> AbstractAsyncContextManager[WireResponse]: ...
 
 
 class WireResponse:
@@ -86,9 +131,9 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # pragma: no cover - we never ask to upgrade
-            self._fail(httpx.RemoteProtocolError("unexpected protocol upgrade"))
+            self._fail(RemoteProtocolError("unexpected protocol upgrade"))
         except httptools.HttpParserError as exc:
-            self._fail(httpx.RemoteProtocolError(f"malformed HTTP response: {exc}"))
+            self._fail(RemoteProtocolError(f"malformed HTTP response: {exc}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -97,9 +142,9 @@ class _Connection(asyncio.Protocol):
         if not self.complete:
             detail = f": {exc}" if exc else ""
             error = (
-                httpx.RemoteProtocolError("server closed the connection mid-body" + detail)
+                RemoteProtocolError("server closed the connection mid-body" + detail)
                 if self.headers_done
-                else httpx.ReadError("server closed the connection" + detail)
+                else ReadError("server closed the connection" + detail)
             )
             self.error = self.error or error
         self._wake()
@@ -151,7 +196,7 @@ class _Connection(asyncio.Protocol):
             async with asyncio.timeout(timeout):
                 await self.waiter
         except TimeoutError:
-            raise httpx.ReadTimeout(f"no answer within {timeout:g} s") from None
+            raise ReadTimeout(f"no answer within {timeout:g} s") from None
         finally:
             self.waiter = None
 
@@ -211,6 +256,11 @@ class WirePool:
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
 
+    def open_get(
+        self, url: str, headers: Mapping[str, str] | None = None
+    ) -> AbstractAsyncContextManager[WireResponse]:
+        return self.get(url, headers)
+
     @contextlib.asynccontextmanager
     async def get(
         self, url: str, headers: Mapping[str, str] | None = None
@@ -234,7 +284,7 @@ class WirePool:
             if _origin(target) != origin:
                 merged = {k: v for k, v in merged.items() if k.lower() != "authorization"}
             url = target
-        raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects, last to {url}")
+        raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects, last to {url}")
 
     async def _exchange(self, origin: Origin, request: bytes) -> _Connection:
         """Send on an idle connection if one is open, else on a new one. A reused connection
@@ -247,7 +297,7 @@ class WirePool:
                 return conn
             except BaseException as exc:
                 conn.close()
-                stale = isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError)
+                stale = isinstance(exc, ReadError | RemoteProtocolError)
                 if not stale or conn.got_bytes:
                     raise
         conn = await self._connect(origin)
@@ -289,9 +339,9 @@ class WirePool:
                     server_hostname=host if context else None,
                 )
         except TimeoutError:
-            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
+            raise ConnectTimeout(f"connecting to {host}:{port} timed out") from None
         except OSError as exc:
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}") from None
+            raise ConnectError(f"cannot connect to {host}:{port}: {exc}") from None
         return conn
 
     def _tls(self) -> ssl.SSLContext:
@@ -309,7 +359,7 @@ class WirePool:
 def _origin(url: str) -> Origin:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise httpx.UnsupportedProtocol(f"not an http(s) URL: {url!r}")
+        raise UnsupportedProtocol(f"not an http(s) URL: {url!r}")
     return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 

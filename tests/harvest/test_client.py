@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
 from harvest.net.client import USER_AGENT, make_client
+from harvest.net.wire import TooManyRedirects
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -93,7 +93,7 @@ def test_a_redirect_to_another_origin_leaves_the_token_behind(servers: list[Any]
 
 
 def test_endless_redirects_stop_with_an_error(servers: list[Any]) -> None:
-    with pytest.raises(httpx.TooManyRedirects):
+    with pytest.raises(TooManyRedirects):
         anyio.run(_get, _url(servers[0], "/loop"))
     assert len(servers[0].seen) == 11  # the first request plus ten redirects
 

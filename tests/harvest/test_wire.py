@@ -8,11 +8,16 @@ import threading
 from collections.abc import Callable, Iterator
 
 import anyio
-import httpx
 import pytest
 
 from harvest.net.retry import is_transient
-from harvest.net.wire import HIGH_WATER, WirePool
+from harvest.net.wire import (
+    HIGH_WATER,
+    ConnectError,
+    ReadTimeout,
+    RemoteProtocolError,
+    WirePool,
+)
 
 # Answers a request (its bytes) on one connection; returns what to send back, or None to close.
 Script = Callable[[bytes, int], bytes | None]
@@ -179,7 +184,7 @@ def test_a_body_cut_short_is_a_transient_protocol_error(serve) -> None:
             wire.close()
 
     try:
-        with pytest.raises(httpx.RemoteProtocolError) as caught:
+        with pytest.raises(RemoteProtocolError) as caught:
             run(main)
         assert is_transient(caught.value)
     finally:
@@ -196,7 +201,7 @@ def test_silence_is_a_read_timeout_and_a_closed_port_a_connect_error(serve) -> N
         finally:
             wire.close()
 
-    with pytest.raises(httpx.ReadTimeout) as caught:
+    with pytest.raises(ReadTimeout) as caught:
         run(silent)
     assert is_transient(caught.value)
 
@@ -211,7 +216,7 @@ def test_silence_is_a_read_timeout_and_a_closed_port_a_connect_error(serve) -> N
         finally:
             wire.close()
 
-    with pytest.raises(httpx.ConnectError) as refused_error:
+    with pytest.raises(ConnectError) as refused_error:
         run(refused)
     assert is_transient(refused_error.value)
 
