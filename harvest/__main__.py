@@ -8,8 +8,8 @@ COMMANDS = {
 }
 
 if __name__ == "__main__":
-    # Imported here, not above: unpack worker processes (anyio.to_process) run this file as
-    # __mp_main__, and they must not load DuckDB, pydantic and the rest of the command line.
+    # Imported here, not above: nothing else should pay for DuckDB, pydantic and the rest of
+    # the command line when this file is imported rather than run.
     from harvest.cli import main
 
     sys.exit(main("harvest", __doc__ or "", COMMANDS))

@@ -72,11 +72,9 @@ async def _crawl(settings: HexSettings, catalog: Catalog, public_key: bytes) -> 
     store = BlobStore(settings.data_dir)
     with ProgressReporter("hex packages", unit="packages", show_bytes=True) as reporter:
         async with (
-            # One connection per download slot and per registry fetch: fewer made the two
-            # stages queue for connections behind each other.
+            # Registry fetches only: the release workers download tarballs on their own.
             make_client(
-                timeout=settings.timeout,
-                max_connections=settings.concurrency + settings.registry_concurrency,
+                timeout=settings.timeout, max_connections=settings.registry_concurrency
             ) as client,
             make_client(timeout=settings.timeout, max_connections=1) as api_client,
         ):

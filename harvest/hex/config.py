@@ -37,7 +37,8 @@ class HexSettings(BaseModel):
         None,
         ge=1,
         le=32,
-        description="worker processes that check and unpack tarballs (default: cores - 1, 1-4)",
+        description="worker processes that download, check and unpack tarballs "
+        "(default: cores - 1, 1-4)",
     )
     api_budget: int = Field(
         90, ge=1, description="API requests per minute (never above the server's advertised limit)"

@@ -1,19 +1,18 @@
 """Mirrors Hex.pm: registry diff -> package info -> verified tarballs -> blob store + catalog.
 
-`registry_concurrency` registry fetches run ahead of the release workers; at most
-`concurrency` tarball downloads are in flight, and there are more release workers than
-download slots, so downloads keep going while finished tarballs are checked and unpacked in
-worker processes (harvest.hex.unpack). One group-commit writer (harvest.groupcommit) owns the
-catalog connection, so a release's rows always land together. A rerun repeats nothing that
-finished: registry resources come back as 304s, finished releases are skipped, and a verified
-tarball already on disk is reused instead of downloaded again.
+`registry_concurrency` registry fetches run ahead of the releases; each release is downloaded,
+verified and unpacked in a release worker process (harvest.hex.workers), which holds its share
+of the `concurrency` download slots and unpacks between downloads, so this process's event
+loop only fetches the registry and hands rows to the catalog. One group-commit writer
+(harvest.groupcommit) owns the catalog connection, so a release's rows always land together.
+A rerun repeats nothing that finished: registry resources come back as 304s, finished
+releases are skipped, and a verified tarball already on disk is reused, not downloaded again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.to_process
 import httpx
 
 from harvest.archive import ArchiveLimits
@@ -31,16 +29,16 @@ from harvest.groupcommit import GroupWriter
 from harvest.hex import registry, repo, state
 from harvest.hex.api import ApiCounters, iter_package_stats
 from harvest.hex.config import HexSettings
-from harvest.hex.errors import RegistryError, TarballError
+from harvest.hex.errors import RegistryError
+from harvest.hex.release import ReleaseJob
 from harvest.hex.select import RETRYABLE_SKIPS, Choice, choose_releases, registry_changed
-from harvest.hex.unpack import Unpacked, unpack_release
 from harvest.hex.versions import is_prerelease, latest_stable
+from harvest.hex.workers import ReleaseWorkers, WorkerDied
 from harvest.net.client import HarvestClient
-from harvest.net.download import ChecksumMismatch, DownloadTooLarge
 from harvest.net.ratelimit import HeaderRateLimiter
 from harvest.net.retry import is_transient
 from harvest.progress import ProgressReporter
-from harvest.store import BlobStore, sha256_file
+from harvest.store import BlobStore
 
 log = logging.getLogger("elixir_harvest.hex")
 
@@ -97,8 +95,7 @@ class HexCrawler:
     cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     etags: dict[str, str | None] = field(default_factory=dict)  # until process_releases
     writer: GroupWriter[state.HexWrite] = field(init=False)  # made in run(): needs the loop
-    _unpackers: anyio.CapacityLimiter = field(init=False)
-    _downloads: anyio.CapacityLimiter = field(init=False)
+    workers: ReleaseWorkers = field(init=False)
 
     @property
     def data_dir(self) -> Path:
@@ -306,104 +303,51 @@ class HexCrawler:
     async def fetch_release(
         self, name: str, rel: registry.Release, base: dict[str, Any]
     ) -> state.ReleaseRow:
-        dest = self.tarball_path(name, rel.version)
+        """Download, verify and unpack in a release worker; the row says how it went."""
+        job = ReleaseJob(
+            name=name,
+            version=rel.version,
+            url=repo.tarball_url(self.settings.repo_url, name, rel.version),
+            dest=str(self.tarball_path(name, rel.version)),
+            outer_checksum=rel.outer_checksum,
+            data_dir=str(self.data_dir),
+            max_tarball_bytes=self.settings.max_tarball_bytes,
+            limits=ArchiveLimits(
+                max_total_bytes=self.settings.max_contents_bytes,
+                max_member_bytes=self.settings.max_tarball_bytes * 8,
+            ),
+            attempts=self.settings.retries,
+            keep_tarball=self.settings.keep_tarballs,
+        )
         try:
-            size = await self._ensure_tarball(name, rel, dest)
-        except (ChecksumMismatch, DownloadTooLarge) as exc:
-            reason = "outer_checksum_mismatch" if isinstance(exc, ChecksumMismatch) else "too_large"
-            return state.ReleaseRow(
-                **{**base, "status": "quarantined", "error": f"{reason}: {exc}"}
-            )
-        except FileNotFoundError as exc:
-            return state.ReleaseRow(**{**base, "error": str(exc)})
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            return state.ReleaseRow(**{**base, "error": f"download failed: {exc}"})
-        try:
-            unpacked = await self._unpack(dest, name, rel.version)
-        except TarballError as exc:
-            await anyio.to_thread.run_sync(self._quarantine, dest, str(exc))
-            return state.ReleaseRow(**{**base, "status": "quarantined", "error": str(exc)})
-        except (anyio.BrokenWorkerProcess, ProcessLookupError) as exc:
-            # The worker died (killed, out of memory): this release is retried on the next
-            # run and the next unpack gets a fresh worker. anyio reports a worker that died
-            # while starting as ProcessLookupError.
-            return state.ReleaseRow(**{**base, "error": f"unpack worker died: {exc!r}"})
-        meta = unpacked.metadata
-        if not self.settings.keep_tarballs:
-            dest.unlink(missing_ok=True)
+            result = await self.workers.run(job)
+        except WorkerDied as exc:
+            # Killed or out of memory: this release is retried on the next run, and the next
+            # job gets a fresh worker.
+            return state.ReleaseRow(**{**base, "error": f"{exc}; retried on the next run"})
+        self.counts.bytes_downloaded += result.downloaded_bytes
+        self.counts.reused_tarballs += result.reused
+        if result.downloaded_bytes:
+            self.reporter.advance(0, result.downloaded_bytes)
+        if result.unpacked is None:
+            return state.ReleaseRow(**{**base, "status": result.status, "error": result.error})
+        meta = result.unpacked.metadata
         return state.ReleaseRow(
             **{
                 **base,
                 "status": "fetched",
                 "error": None,
-                "inner_checksum": unpacked.inner_checksum,
+                "inner_checksum": result.unpacked.inner_checksum,
                 "licenses": meta.licenses,
                 "app": meta.app,
                 "description": meta.description,
                 "build_tools": meta.build_tools,
                 "elixir_requirement": meta.elixir,
                 "links": meta.links,
-                "tarball_bytes": size,
-                "files": unpacked.files,
+                "tarball_bytes": result.tarball_bytes,
+                "files": result.unpacked.files,
             }
         )
-
-    async def _ensure_tarball(self, name: str, rel: registry.Release, dest: Path) -> int:
-        """A verified tarball at `dest`: reused if already there, else downloaded (twice at most
-        on a checksum mismatch, as Mix does)."""
-        if dest.is_file():
-            digest = await anyio.to_thread.run_sync(sha256_file, dest)
-            if rel.outer_checksum is None or digest == rel.outer_checksum:
-                self.counts.reused_tarballs += 1
-                return dest.stat().st_size
-            dest.unlink()
-        url = repo.tarball_url(self.settings.repo_url, name, rel.version)
-        for attempt in (1, 2):
-            try:
-                async with self._downloads:
-                    result = await repo.download_tarball(
-                        self.client,
-                        url,
-                        dest,
-                        expected_sha256=rel.outer_checksum,
-                        max_bytes=self.settings.max_tarball_bytes,
-                        attempts=self.settings.retries,
-                    )
-            except ChecksumMismatch:
-                if attempt == 2:
-                    raise
-                continue
-            if result.status != 200:
-                raise FileNotFoundError(f"tarball {url} answered HTTP {result.status}")
-            self.counts.bytes_downloaded += result.size
-            self.reporter.advance(0, result.size)
-            return result.size
-        raise AssertionError("unreachable")
-
-    async def _unpack(self, path: Path, name: str, version: str) -> Unpacked:
-        limits = ArchiveLimits(
-            max_total_bytes=self.settings.max_contents_bytes,
-            max_member_bytes=self.settings.max_tarball_bytes * 8,
-        )
-        return await anyio.to_process.run_sync(
-            unpack_release,
-            str(path),
-            name,
-            version,
-            str(self.data_dir),
-            limits,
-            limiter=self._unpackers,
-        )
-
-    def _quarantine(self, path: Path, reason: str) -> None:
-        """Keep the offending tarball for inspection, out of the mirror."""
-        target = self.data_dir / "quarantine" / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            shutil.move(path, target)
-        target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
 
     # -- API extras -------------------------------------------------------------------------
 
@@ -434,6 +378,8 @@ class HexCrawler:
         """Crawl; every row reaches the catalog through one group-commit writer, which syncs
         the blob store before each commit so committed rows never point at lost files."""
         self.cache = state.load_cache(self.catalog)
+        workers = self.settings.unpack_processes or max(1, min(4, (os.cpu_count() or 2) - 1))
+        self.workers = ReleaseWorkers(workers, self.settings.concurrency, self.settings.timeout)
         self.writer = GroupWriter(
             partial(state.write_group, self.catalog),
             before_commit=self.store.sync,
@@ -446,18 +392,14 @@ class HexCrawler:
             finished = True
         finally:
             await self.writer.close(flush=finished)
+            await self.workers.aclose()
         if not self.settings.package and not self.settings.limit:
             self.counts.removed_packages = state.mark_removed(self.catalog, present)
         return self.counts
 
     async def _crawl(self, api_client: httpx.AsyncClient | None) -> set[str]:
         """Everything but the final commit; returns the names present in the registry."""
-        # Threads only hash reused tarballs and store registry bodies: anyio's default of 40
-        # idle threads, each with its own malloc arena, costs memory and buys nothing.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = 2
-        unpackers = self.settings.unpack_processes or max(1, min(4, (os.cpu_count() or 2) - 1))
-        self._unpackers = anyio.CapacityLimiter(unpackers)
-        self._downloads = anyio.CapacityLimiter(self.settings.concurrency)
+        self.workers.start()  # a worker takes ~0.2 s to start: meanwhile, the registry
         versions, names = await self.load_registry()
         self.counts.packages_in_registry = len(versions)
         selected = self.select(versions)
@@ -473,10 +415,10 @@ class HexCrawler:
         ]
         self.counts.packages_unchanged = len(selected) - len(todo)
         self.reporter.set_total(len(todo))
-        async with anyio.create_task_group() as workers:
+        async with anyio.create_task_group() as tasks:
             if api_client is not None and self.settings.api_extras:
                 subset = self.settings.package or self.settings.limit
-                workers.start_soon(
+                tasks.start_soon(
                     self.fetch_stats, api_client, [e.name for e in selected] if subset else None
                 )
             # Two stages, so small registry fetches run ahead of the tarball downloads
@@ -488,11 +430,11 @@ class HexCrawler:
                 tuple[registry.VersionsEntry, registry.PackageInfo]
             ](self.settings.concurrency)
             for _ in range(self.settings.registry_concurrency):
-                workers.start_soon(self._info_worker, entries_receive.clone(), infos_send.clone())
-            # More release workers than download slots: while some unpack, the downloads
-            # stay busy, as curl's would.
-            for _ in range(self.settings.concurrency + 2 * unpackers):
-                workers.start_soon(self._release_worker, infos_receive.clone(), per_package, names)
+                tasks.start_soon(self._info_worker, entries_receive.clone(), infos_send.clone())
+            # Twice as many releases in flight as download slots: the workers always hold a
+            # queue, so a slot that frees starts its next download at once, as curl's would.
+            for _ in range(2 * self.settings.concurrency):
+                tasks.start_soon(self._release_worker, infos_receive.clone(), per_package, names)
             entries_receive.close()
             infos_send.close()
             infos_receive.close()

@@ -228,7 +228,7 @@ def test_a_killed_unpack_worker_fails_only_its_release(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while not killed and time.monotonic() < deadline and proc.poll() is None:
             for child in psutil.Process(proc.pid).children(recursive=True):
-                if "anyio.to_process" in " ".join(child.cmdline()):
+                if "harvest.hex.workers" in " ".join(child.cmdline()):
                     child.kill()
                     killed += 1
             time.sleep(0.01)
@@ -236,7 +236,7 @@ def test_a_killed_unpack_worker_fails_only_its_release(tmp_path: Path) -> None:
         assert killed
         assert proc.returncode in (0, 1), err
         failed = query(tmp_path, "SELECT error FROM hex_releases WHERE status = 'failed'")
-        assert all("unpack worker died" in e for (e,) in failed)
+        assert all("release worker died" in e for (e,) in failed)
         assert (proc.returncode == 1) == bool(failed), err
         done = harvest(server, tmp_path, "--concurrency", "4")
         assert done.returncode == 0, done.stderr
