@@ -89,10 +89,17 @@ def _unwrap(body: bytes, public_key_pem: bytes) -> bytes:
     return signed.payload
 
 
-def verify_signature(payload: bytes, signature: bytes, public_key_pem: bytes) -> None:
+@functools.lru_cache(maxsize=4)
+def _public_key(public_key_pem: bytes) -> rsa.RSAPublicKey:
+    """Parsed once per key: loading the PEM cost more than the verification itself."""
     key = serialization.load_pem_public_key(public_key_pem)
     if not isinstance(key, rsa.RSAPublicKey):
         raise RegistryError("registry public key is not an RSA key")
+    return key
+
+
+def verify_signature(payload: bytes, signature: bytes, public_key_pem: bytes) -> None:
+    key = _public_key(public_key_pem)
     try:
         key.verify(signature, payload, padding.PKCS1v15(), hashes.SHA512())
     except InvalidSignature:
