@@ -18,6 +18,7 @@ from harvest.hex.config import HexSettings
 from harvest.hex.crawl import CrawlCounts, HexCrawler, RegistryUnavailable
 from harvest.hex.registry import hexpm_public_key
 from harvest.hex.state import utcnow
+from harvest.hex.workers import WorkersUnavailable
 from harvest.net.client import make_client
 from harvest.progress import ProgressReporter, human_bytes, print_summary
 from harvest.settings import add_model_flags, load_settings, overrides_from_args
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         BlobStore(settings.data_dir).remove_stale_temp_files()
         try:
             counts = anyio.run(_crawl, settings, catalog, public_key)
-        except RegistryUnavailable as exc:
+        except (RegistryUnavailable, WorkersUnavailable) as exc:
             _finish_run(catalog, run_id, "failed", None)
             raise CommandError(str(exc)) from None
         except BaseException:

@@ -33,7 +33,7 @@ from harvest.hex.errors import RegistryError
 from harvest.hex.release import ReleaseJob
 from harvest.hex.select import RETRYABLE_SKIPS, Choice, choose_releases, registry_changed
 from harvest.hex.versions import is_prerelease, latest_stable
-from harvest.hex.workers import ReleaseWorkers, WorkerDied
+from harvest.hex.workers import ReleaseWorkers, WorkerDied, WorkersUnavailable
 from harvest.net.client import HarvestClient
 from harvest.net.ratelimit import HeaderRateLimiter
 from harvest.net.retry import is_transient
@@ -415,12 +415,27 @@ class HexCrawler:
         ]
         self.counts.packages_unchanged = len(selected) - len(todo)
         self.reporter.set_total(len(todo))
+        stats_for = None
+        if self.settings.package or self.settings.limit:
+            stats_for = [e.name for e in selected]
+        try:
+            await self._stages(todo, per_package, names, api_client, stats_for)
+        except* WorkersUnavailable as group:  # one clear error, not a group of them
+            raise group.exceptions[0] from None
+        return {e.name for e in versions}
+
+    async def _stages(
+        self,
+        todo: list[registry.VersionsEntry],
+        per_package: dict[str, dict[str, ReleaseState]],
+        names: dict[str, registry.NameEntry],
+        api_client: httpx.AsyncClient | None,
+        stats_for: list[str] | None,
+    ) -> None:
+        """Registry fetches feed the releases; API extras run beside them."""
         async with anyio.create_task_group() as tasks:
             if api_client is not None and self.settings.api_extras:
-                subset = self.settings.package or self.settings.limit
-                tasks.start_soon(
-                    self.fetch_stats, api_client, [e.name for e in selected] if subset else None
-                )
+                tasks.start_soon(self.fetch_stats, api_client, stats_for)
             # Two stages, so small registry fetches run ahead of the tarball downloads
             # instead of adding a round trip in front of each one.
             entries_send, entries_receive = anyio.create_memory_object_stream[
@@ -441,7 +456,6 @@ class HexCrawler:
             async with entries_send:
                 for entry in todo:
                     await entries_send.send(entry)
-        return {e.name for e in versions}
 
     async def _info_worker(self, entries: Any, infos: Any) -> None:
         async with entries, infos:

@@ -38,6 +38,14 @@ class WorkerDied(RuntimeError):
     """The worker process holding this release exited before answering."""
 
 
+class WorkersUnavailable(RuntimeError):
+    """Worker after worker exited without finishing anything: they cannot run here."""
+
+
+# Workers in a row that may die without answering once before the crawl gives up.
+MAX_FRUITLESS_STARTS = 3
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     downloads: int  # this worker's download slots
@@ -51,6 +59,7 @@ class _Worker:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.pending: dict[int, asyncio.Future[ReleaseResult]] = {}
+        self.answered = 0
         self.alive = True
         self.reader = asyncio.create_task(self._read_results())
 
@@ -59,6 +68,7 @@ class _Worker:
         try:
             while True:
                 job_id, ok, payload = await _receive(self.proc.stdout)
+                self.answered += 1
                 future = self.pending.pop(job_id, None)
                 if future is None or future.done():
                     continue
@@ -90,7 +100,10 @@ class ReleaseWorkers:
     """`count` worker processes sharing `downloads` download slots; `run(job)` sends a job to
     the least busy one and returns its result."""
 
+    command: tuple[str, ...] = (sys.executable, "-m", "harvest.hex.workers")
+
     def __init__(self, count: int, downloads: int, timeout: float) -> None:
+        count = max(1, min(count, downloads))  # each worker holds at least one download slot
         self.count = count
         self.configs = [
             WorkerConfig(downloads // count + (i < downloads % count), timeout)
@@ -99,6 +112,7 @@ class ReleaseWorkers:
         self._workers: list[_Worker | None] = [None] * count
         self._next_id = 0
         self._starting = asyncio.Lock()
+        self._fruitless = 0  # workers in a row that died without answering
         self._warming: list[asyncio.Future[_Worker]] = []
 
     async def run(self, job: ReleaseJob) -> ReleaseResult:
@@ -124,6 +138,8 @@ class ReleaseWorkers:
             async with self._starting:
                 worker = self._workers[slot]
                 if worker is None or not worker.alive:
+                    if worker is not None:
+                        self._fruitless = 0 if worker.answered else self._fruitless + 1
                     worker = await self._start(slot)
         return worker
 
@@ -132,11 +148,14 @@ class ReleaseWorkers:
         return len(worker.pending) if worker is not None and worker.alive else -1
 
     async def _start(self, slot: int) -> _Worker:
+        if self._fruitless >= MAX_FRUITLESS_STARTS:
+            raise WorkersUnavailable(
+                f"{self._fruitless} release workers in a row exited before finishing a release"
+                f" ({' '.join(self.command)}); their errors are above"
+            )
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(_python_path())}
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harvest.hex.workers",
+            *self.command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,

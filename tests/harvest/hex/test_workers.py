@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import anyio
@@ -10,7 +11,12 @@ import pytest
 
 from harvest.archive import ArchiveLimits
 from harvest.hex.release import ReleaseJob, ReleaseResult
-from harvest.hex.workers import ReleaseWorkers
+from harvest.hex.workers import (
+    MAX_FRUITLESS_STARTS,
+    ReleaseWorkers,
+    WorkerDied,
+    WorkersUnavailable,
+)
 from tests.fakes.hex_server import FakePackage, FakeRelease, HexServer
 
 
@@ -104,3 +110,34 @@ def test_a_bug_in_a_worker_surfaces_with_its_traceback_and_the_worker_lives_on(
                 await workers.aclose()
 
         assert anyio.run(main).status == "fetched"
+
+
+def test_workers_that_cannot_start_stop_the_crawl_with_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        ReleaseWorkers, "command", (sys.executable, "-c", "raise SystemExit('broken install')")
+    )
+    with HexServer(_packages(1)) as server:
+
+        async def main() -> list[str]:
+            workers = ReleaseWorkers(1, downloads=1, timeout=10)
+            seen = []
+            try:
+                for _ in range(MAX_FRUITLESS_STARTS + 1):
+                    try:
+                        await workers.run(_job(server, "w0", tmp_path))
+                    except (WorkerDied, WorkersUnavailable) as exc:
+                        seen.append(type(exc).__name__)
+            finally:
+                await workers.aclose()
+            return seen
+
+        seen = anyio.run(main)
+    assert seen == ["WorkerDied"] * MAX_FRUITLESS_STARTS + ["WorkersUnavailable"]
+    assert server.repo.requests["/tarballs/w0-1.0.0.tar"] == 0
+
+
+def test_every_worker_gets_a_download_slot() -> None:
+    assert [c.downloads for c in ReleaseWorkers(4, downloads=2, timeout=1).configs] == [1, 1]
+    assert [c.downloads for c in ReleaseWorkers(3, downloads=8, timeout=1).configs] == [3, 3, 2]
