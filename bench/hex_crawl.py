@@ -1,6 +1,6 @@
 """Benchmark: harvest N packages from the loopback Hex server, against `curl --parallel`.
 
-Prints wall time, tarballs/s, MB/s, peak RSS and CPU time of the harvest (its unpack worker
+Prints wall time, tarballs/s, MB/s, peak RSS and CPU time of the harvest (its release worker
 processes included), 429s seen, and the ratio of harvest throughput to curl fetching the same
 tarball list from the same server with as many transfers in flight as the harvest has download
 slots. `--latency-ms` sets the server's delay before each answer, one run per value: 0 is a

@@ -22,7 +22,7 @@ class BadOrigin(RegistryError):
 class TarballError(HexError):
     """A tarball that fails a check; it is quarantined with `reason`.
 
-    Raised in unpack worker processes, so it must survive pickling with its reason intact.
+    Raised and handled inside a release worker process; picklable with its reason intact.
     """
 
     def __init__(self, reason: str, detail: str) -> None:

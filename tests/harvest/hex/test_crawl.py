@@ -203,7 +203,7 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
         workers = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        # unpack workers see their pipe close and exit with the crawl
+        # release workers see their stdin close and exit with the crawl
         psutil.wait_procs(workers, timeout=10)
         assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
         before = tarball_requests(server)
@@ -220,7 +220,7 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
         assert not list((tmp_path / "data").rglob("*.tmp"))
 
 
-def test_a_killed_unpack_worker_fails_only_its_release(tmp_path: Path) -> None:
+def test_a_killed_release_worker_fails_only_the_releases_it_held(tmp_path: Path) -> None:
     with HexServer(_sixty_packages(), delay=0.02) as server:
         proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
         assert isinstance(proc, subprocess.Popen)
