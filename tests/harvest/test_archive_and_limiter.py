@@ -1,12 +1,21 @@
 """Shared pieces: the safe tar reader and the header-driven rate limiter."""
 
 import io
+import os
+import random
 import tarfile
 
 import anyio
 import pytest
 
-from harvest.archive import ArchiveLimits, UnsafeArchive, iter_tar_members, safe_member_path
+from harvest.archive import (
+    ArchiveLimits,
+    UnsafeArchive,
+    _stdlib_calc_chksums,
+    header_checksums,
+    iter_tar_members,
+    safe_member_path,
+)
 from harvest.net.ratelimit import HeaderRateLimiter
 
 
@@ -110,3 +119,16 @@ def test_limiter_waits_for_reset_after_a_429() -> None:
 
     anyio.run(scenario)
     assert clock[0] >= 540
+
+
+def test_header_checksums_agree_with_tarfiles_own_on_any_bytes() -> None:
+    rng = random.Random(5)
+    buffers = [os.urandom(512) for _ in range(2000)]
+    buffers += [
+        bytes(rng.choice([0, 47, 127, 128, 200, 255]) for _ in range(512)) for _ in range(200)
+    ]
+    buffers.append(tarfile.TarInfo("lib/é.ex").tobuf(format=tarfile.PAX_FORMAT)[:512])
+    buffers.append(b"\x00" * 512)
+    for buf in buffers:
+        assert header_checksums(buf) == _stdlib_calc_chksums(buf)
+    assert tarfile.calc_chksums is header_checksums
