@@ -71,8 +71,12 @@ class GroupWriter(Generic[T]):
         event loop's time each, several times per package."""
         group = [await self._queue.get()]
         if self._linger > 0 and not self._hurry.is_set():
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a cancel that
+            # arrives as the wait ends, which is exactly what close(flush=False) does (it sets
+            # `_hurry`, then cancels), and the writer then waited forever on an empty queue.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._hurry.wait(), self._linger)
+                async with asyncio.timeout(self._linger):
+                    await self._hurry.wait()
         while len(group) < self._max_group and not self._queue.empty():
             group.append(self._queue.get_nowait())
         if not self._closing.is_set() and self._queue.qsize() < self._max_group:

@@ -177,7 +177,8 @@ class ReleaseWorkers:
                 worker.proc.stdin.close()
         for worker in workers:
             try:
-                await asyncio.wait_for(worker.proc.wait(), timeout=10)
+                async with asyncio.timeout(10):
+                    await worker.proc.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     worker.proc.kill()

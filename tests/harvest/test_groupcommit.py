@@ -106,3 +106,19 @@ def test_a_full_group_commits_without_waiting_out_the_linger() -> None:
 
     asyncio.run(go())
     assert groups == [10, 10, 5]
+
+
+def test_abandoning_a_lingering_group_stops_the_writer() -> None:
+    # close(flush=False) ends the linger and cancels the writer in the same breath; the writer
+    # must stop rather than swallow the cancel and wait for more rows forever.
+    applied: list[list[int]] = []
+
+    async def go() -> None:
+        writer: GroupWriter[int] = GroupWriter(applied.append, linger=5.0)
+        writer.submit(1)
+        await asyncio.sleep(0.01)  # the writer is lingering
+        async with asyncio.timeout(10):
+            await writer.close(flush=False)
+
+    asyncio.run(go())
+    assert applied in ([], [[1]])
