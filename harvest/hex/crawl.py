@@ -11,6 +11,8 @@ releases are skipped, and a verified tarball already on disk is reused, not down
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -130,36 +132,49 @@ class HexCrawler:
     async def load_registry(
         self,
     ) -> tuple[list[registry.VersionsEntry], dict[str, registry.NameEntry]]:
+        """/versions (required) and /names (a refinement), fetched side by side."""
+        names = asyncio.ensure_future(self.load_names())
+        try:
+            versions = await self.load_versions()
+        except BaseException:
+            names.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await names
+            raise
+        return versions, await names
+
+    async def load_versions(self) -> list[registry.VersionsEntry]:
         url = repo.resource_url(self.settings.repo_url, "versions")
         try:
             body = await self.fetch_signed(url)
-        except (httpx.HTTPError, Exception) as exc:
+        except Exception as exc:
             if not is_transient(exc):
                 raise
             raise RegistryUnavailable(f"{url} is unreachable after retries: {exc}") from exc
         if body is None:
             raise RegistryUnavailable(f"{url} did not return a registry")
         try:
-            versions = registry.decode_versions(body, self.public_key, self.settings.repository)
+            return registry.decode_versions(body, self.public_key, self.settings.repository)
         except RegistryError as exc:
             raise RegistryUnavailable(f"{url} rejected: {exc}") from exc
+
+    async def load_names(self) -> dict[str, registry.NameEntry]:
+        """/names only refines change detection: a bad or missing one is reported, never
+        trusted, and the crawl goes on without it."""
         names: dict[str, registry.NameEntry] = {}
-        names_url = repo.resource_url(self.settings.repo_url, "names")
+        url = repo.resource_url(self.settings.repo_url, "names")
         try:
-            names_body = await self.fetch_signed(names_url)
-            if names_body is not None:
-                for entry in registry.decode_names(
-                    names_body, self.public_key, self.settings.repository
-                ):
+            body = await self.fetch_signed(url)
+            if body is not None:
+                for entry in registry.decode_names(body, self.public_key, self.settings.repository):
                     names[entry.name] = entry
         except RegistryError as exc:
-            # /names only refines change detection; a bad one is reported, never trusted.
-            self.counts.errors.append(f"{names_url} rejected: {exc}")
+            self.counts.errors.append(f"{url} rejected: {exc}")
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            self.counts.errors.append(f"{names_url} unreachable: {exc}")
-        return versions, names
+            self.counts.errors.append(f"{url} unreachable: {exc}")
+        return names
 
     # -- planning ---------------------------------------------------------------------------
 
