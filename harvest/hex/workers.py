@@ -206,8 +206,11 @@ async def _serve(requests: asyncio.StreamReader, answers: Any) -> None:
             ok = True
         except Exception:
             result, ok = traceback.format_exc(), False
-        answers.write(_frame((job_id, ok, result)))
-        answers.flush()
+        try:
+            answers.write(_frame((job_id, ok, result)))
+            answers.flush()
+        except BrokenPipeError:
+            pass  # the crawl is gone; our stdin's end follows and we exit
 
     client = WirePool(
         headers={"User-Agent": USER_AGENT},
