@@ -12,7 +12,6 @@ releases are skipped, and a verified tarball already on disk is reused, not down
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -138,8 +137,7 @@ class HexCrawler:
             versions = await self.load_versions()
         except BaseException:
             names.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await names
+            await asyncio.gather(names, return_exceptions=True)
             raise
         return versions, await names
 
@@ -414,7 +412,7 @@ class HexCrawler:
 
     async def _crawl(self, api_client: httpx.AsyncClient | None) -> set[str]:
         """Everything but the final commit; returns the names present in the registry."""
-        self.workers.start()  # a worker takes ~0.2 s to start: meanwhile, the registry
+        self.workers.start()  # they take 0.1-0.2 s to start: meanwhile, the registry loads
         versions, names = await self.load_registry()
         self.counts.packages_in_registry = len(versions)
         selected = self.select(versions)
