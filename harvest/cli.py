@@ -11,7 +11,10 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from harvest.catalog import CatalogError
@@ -54,6 +57,7 @@ def main(
             sub.add_parser(name, help=_short_help(module_name), add_help=False)
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    _terminate_like_interrupt()
     try:
         return int(args._module.run(args) or 0)
     except (SettingsError, CatalogError, CommandError) as exc:
@@ -65,6 +69,24 @@ def main(
             file=sys.stderr,
         )
         return 130
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (`kill`, `docker stop`, a scheduler's timeout) stops a command the way Ctrl-C
+    does: the signal is passed on as SIGINT, which asyncio turns into a cancellation of the
+    running command, so its cleanup runs and its run is recorded as interrupted."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    owner = os.getpid()
+
+    def on_term(_signum: int, _frame: object) -> None:
+        if os.getpid() != owner:  # a forked worker inherited this: die as SIGTERM means
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        os.kill(owner, signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def _short_help(module_name: str) -> str:

@@ -220,6 +220,28 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
         assert not list((tmp_path / "data").rglob("*.tmp"))
 
 
+def test_sigterm_stops_like_ctrl_c_and_the_rerun_finishes(tmp_path: Path) -> None:
+    with HexServer(_sixty_packages(), delay=0.02) as server:
+        proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
+        assert isinstance(proc, subprocess.Popen)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and tarball_requests(server) < 15:
+            time.sleep(0.05)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "interrupted; rerun to continue" in err
+        psutil.wait_procs(workers, timeout=10)
+        assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+        assert query(tmp_path, "SELECT status FROM crawl_runs") == [("interrupted",)]
+        done = harvest(server, tmp_path, "--concurrency", "4")
+        assert done.returncode == 0, done.stderr
+        assert query(tmp_path, "SELECT count(*) FROM hex_releases WHERE status = 'fetched'") == [
+            (60,)
+        ]
+
+
 def test_a_killed_release_worker_fails_only_the_releases_it_held(tmp_path: Path) -> None:
     with HexServer(_sixty_packages(), delay=0.02) as server:
         proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
