@@ -221,7 +221,8 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
 
 
 def test_sigterm_stops_like_ctrl_c_and_the_rerun_finishes(tmp_path: Path) -> None:
-    with HexServer(_sixty_packages(), delay=0.02) as server:
+    # A slow server (0.1 s an answer): the crawl must still be running when the signal lands.
+    with HexServer(_sixty_packages(), delay=0.1) as server:
         proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
         assert isinstance(proc, subprocess.Popen)
         deadline = time.monotonic() + 30
