@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from harvest.catalog import CatalogError
 from harvest.settings import SettingsError
@@ -73,18 +74,23 @@ def main(
 
 def _terminate_like_interrupt() -> None:
     """SIGTERM (`kill`, `docker stop`, a scheduler's timeout) stops a command the way Ctrl-C
-    does: the signal is passed on as SIGINT, which asyncio turns into a cancellation of the
-    running command, so its cleanup runs and its run is recorded as interrupted."""
+    does: it is handed to whatever handles SIGINT now (asyncio cancels the running command, so
+    its cleanup runs and its run is recorded as interrupted; outside asyncio, Python raises
+    KeyboardInterrupt). Where SIGINT is ignored (`nohup`, `cmd &` in a script), SIGTERM raises
+    KeyboardInterrupt itself rather than being ignored too."""
     if threading.current_thread() is not threading.main_thread():
         return
     owner = os.getpid()
 
-    def on_term(_signum: int, _frame: object) -> None:
+    def on_term(_signum: int, frame: FrameType | None) -> None:
         if os.getpid() != owner:  # a forked worker inherited this: die as SIGTERM means
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
-        os.kill(owner, signal.SIGINT)
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
 
     signal.signal(signal.SIGTERM, on_term)
 

@@ -29,7 +29,12 @@ def _lib(name: str, body: str = "") -> dict[str, bytes]:
 
 
 def harvest(
-    server: HexServer, tmp: Path, *extra: str, env: dict[str, str] | None = None, wait: bool = True
+    server: HexServer,
+    tmp: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+    ignore_sigint: bool = False,
 ) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
     cmd = [
         sys.executable,
@@ -44,9 +49,19 @@ def harvest(
     full_env = {**os.environ, **(env or {})}
     if not wait:
         return subprocess.Popen(
-            cmd, cwd=ROOT, env=full_env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            cmd,
+            cwd=ROOT,
+            env=full_env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_ignore_sigint if ignore_sigint else None,
         )
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def query(tmp: Path, sql: str) -> list[tuple]:
@@ -220,10 +235,14 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
         assert not list((tmp_path / "data").rglob("*.tmp"))
 
 
-def test_sigterm_stops_like_ctrl_c_and_the_rerun_finishes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_sigterm_stops_like_ctrl_c_and_the_rerun_finishes(tmp_path: Path, sigint: str) -> None:
+    # "ignored": started as `nohup ... &` from a script starts it, with SIGINT ignored.
     # A slow server (0.1 s an answer): the crawl must still be running when the signal lands.
     with HexServer(_sixty_packages(), delay=0.1) as server:
-        proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
+        proc = harvest(
+            server, tmp_path, "--concurrency", "4", wait=False, ignore_sigint=sigint == "ignored"
+        )
         assert isinstance(proc, subprocess.Popen)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and tarball_requests(server) < 15:
