@@ -200,7 +200,11 @@ async def _serve(requests: asyncio.StreamReader, answers: Any) -> None:
     slots = asyncio.Semaphore(config.downloads)
     tasks: set[asyncio.Task[None]] = set()
 
-    async def one(client: Any, job_id: int, job: ReleaseJob) -> None:
+    client = WirePool(
+        headers={"User-Agent": USER_AGENT}, max_connections=config.downloads, timeout=config.timeout
+    )
+
+    async def one(job_id: int, job: ReleaseJob) -> None:
         try:
             result: object = await fetch_release(client, job, slots)
             ok = True
@@ -212,19 +216,13 @@ async def _serve(requests: asyncio.StreamReader, answers: Any) -> None:
         except BrokenPipeError:
             pass  # the crawl is gone; our stdin's end follows and we exit
 
-    client = WirePool(
-        headers={"User-Agent": USER_AGENT},
-        max_connections=config.downloads,
-        timeout=config.timeout,
-        connect_timeout=min(config.timeout, 15.0),
-    )
     try:
         while True:
             try:
                 job_id, job = await _receive(requests)
             except asyncio.IncompleteReadError:
                 break  # the crawl closed our stdin, or died
-            task = asyncio.create_task(one(client, job_id, job))
+            task = asyncio.create_task(one(job_id, job))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         for task in tasks:

@@ -25,7 +25,7 @@ class HarvestClient(httpx.AsyncClient):
     ) -> AbstractAsyncContextManager[WireResponse]:
         """GET `url` with the client's headers plus `headers`, following redirects; the body
         streams. No cookies, auth flows or event hooks: these requests need none."""
-        return self._wire.get(url, headers)
+        return self._wire.open_get(url, headers)
 
     async def aclose(self) -> None:
         self._wire.close()
@@ -49,14 +49,11 @@ def make_client(
         max_keepalive_connections=max_connections,
         keepalive_expiry=30.0,
     )
-    connect = min(timeout, 15.0)
-    wire = WirePool(
-        headers=merged, max_connections=max_connections, timeout=timeout, connect_timeout=connect
-    )
+    wire = WirePool(headers=merged, max_connections=max_connections, timeout=timeout)
     return HarvestClient(
         wire=wire,
         headers=merged,
-        timeout=httpx.Timeout(timeout, connect=connect),
+        timeout=httpx.Timeout(timeout, connect=wire.connect_timeout),
         limits=limits,
         transport=transport,
         follow_redirects=True,

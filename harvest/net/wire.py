@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import certifi
 import httptools
@@ -30,6 +30,7 @@ import httptools
 HIGH_WATER = 1 << 18  # buffered body bytes before the socket stops being read
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 10
+MAX_CONNECT_TIMEOUT = 15.0  # a host that takes longer to accept is as good as down
 
 Origin = tuple[str, str, int]
 
@@ -100,8 +101,9 @@ class WireResponse:
 class _Connection(asyncio.Protocol):
     """One socket, one request at a time; llhttp's callbacks fill `headers` and `chunks`."""
 
-    def __init__(self, origin: Origin) -> None:
+    def __init__(self, origin: Origin, timeout: float) -> None:
         self.origin = origin
+        self.timeout = timeout  # the longest wait for the next piece of an answer
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
@@ -190,26 +192,25 @@ class _Connection(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
-    async def _wait(self, timeout: float) -> None:
+    async def _wait(self) -> None:
         self.waiter = asyncio.get_running_loop().create_future()
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(self.timeout):
                 await self.waiter
         except TimeoutError:
-            raise ReadTimeout(f"no answer within {timeout:g} s") from None
+            raise ReadTimeout(f"no answer within {self.timeout:g} s") from None
         finally:
             self.waiter = None
 
-    async def send(self, request: bytes, timeout: float) -> None:
+    async def send(self, request: bytes) -> None:
         """Write the request and wait for the response's headers."""
         self._begin()
         assert self.transport is not None
         self.transport.write(request)
-        self.timeout = timeout
         while not self.headers_done:
             if self.error:
                 raise self.error
-            await self._wait(timeout)
+            await self._wait()
 
     async def next_chunk(self) -> bytes | None:
         """The next piece of the body, or None at its end."""
@@ -218,7 +219,7 @@ class _Connection(asyncio.Protocol):
                 return None
             if self.error:
                 raise self.error
-            await self._wait(self.timeout)
+            await self._wait()
         chunk = self.chunks.popleft()
         self.buffered -= len(chunk)
         if self.paused and self.buffered <= HIGH_WATER // 2 and self.transport:
@@ -245,24 +246,19 @@ class WirePool:
         headers: Mapping[str, str],
         max_connections: int,
         timeout: float,
-        connect_timeout: float,
+        connect_timeout: float | None = None,
         keepalive_expiry: float = 30.0,
     ) -> None:
         self.headers = dict(headers)
         self.timeout = timeout
-        self.connect_timeout = connect_timeout
+        self.connect_timeout = connect_timeout or min(timeout, MAX_CONNECT_TIMEOUT)
         self.keepalive_expiry = keepalive_expiry
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
 
-    def open_get(
-        self, url: str, headers: Mapping[str, str] | None = None
-    ) -> AbstractAsyncContextManager[WireResponse]:
-        return self.get(url, headers)
-
     @contextlib.asynccontextmanager
-    async def get(
+    async def open_get(
         self, url: str, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[WireResponse]:
         """GET `url`, following redirects (the Authorization header stays behind when one
@@ -293,7 +289,7 @@ class WirePool:
         conn = self._take_idle(origin)
         if conn is not None:
             try:
-                await conn.send(request, self.timeout)
+                await conn.send(request)
                 return conn
             except BaseException as exc:
                 conn.close()
@@ -302,7 +298,7 @@ class WirePool:
                     raise
         conn = await self._connect(origin)
         try:
-            await conn.send(request, self.timeout)
+            await conn.send(request)
         except BaseException:
             conn.close()
             raise
@@ -332,7 +328,7 @@ class WirePool:
         try:
             async with asyncio.timeout(self.connect_timeout):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(origin),
+                    lambda: _Connection(origin, self.timeout),
                     host,
                     port,
                     ssl=context,
@@ -357,7 +353,10 @@ class WirePool:
 
 
 def _origin(url: str) -> Origin:
-    parts = urlsplit(url)
+    return _origin_of(urlsplit(url), url)
+
+
+def _origin_of(parts: SplitResult, url: str) -> Origin:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsupportedProtocol(f"not an http(s) URL: {url!r}")
     return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
@@ -366,8 +365,8 @@ def _origin(url: str) -> Origin:
 def _request(url: str, headers: Mapping[str, str]) -> tuple[Origin, bytes]:
     """The origin to send to and the request's bytes; CR or LF in a header is refused, so
     nothing a URL or a header carries can smuggle a second request."""
-    origin = _origin(url)
     parts = urlsplit(url)
+    origin = _origin_of(parts, url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     default_port = 443 if origin[0] == "https" else 80
     host = origin[1] if origin[2] == default_port else f"{origin[1]}:{origin[2]}"

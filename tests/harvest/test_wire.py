@@ -94,7 +94,7 @@ def pool(timeout: float = 5.0) -> WirePool:
 
 
 async def fetch(wire: WirePool, url: str, **kw: object) -> tuple[int, dict[str, str], bytes]:
-    async with wire.get(url, **kw) as response:  # type: ignore[arg-type]
+    async with wire.open_get(url, **kw) as response:  # type: ignore[arg-type]
         return response.status_code, response.headers, await response.aread()
 
 
@@ -228,7 +228,7 @@ def test_a_body_larger_than_the_buffer_streams_in_order(serve) -> None:
     async def main() -> tuple[bytes, int]:
         wire = pool()
         try:
-            async with wire.get(f"{server.url}/big.tar") as response:
+            async with wire.open_get(f"{server.url}/big.tar") as response:
                 pieces = []
                 async for chunk in response.aiter_raw():
                     pieces.append(chunk)
@@ -249,7 +249,7 @@ def test_an_unread_body_does_not_poison_the_next_request(serve) -> None:
     async def main() -> bytes:
         wire = pool()
         try:
-            async with wire.get(f"{server.url}/first") as response:
+            async with wire.open_get(f"{server.url}/first") as response:
                 assert response.status_code == 200  # body left unread
             return (await fetch(wire, f"{server.url}/second"))[2]
         finally:
