@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harvest.net.retry import TransientHTTPError
+from harvest.net.retry import TransientHTTPError, raise_for_transient
 from harvest.net.wire import Getter, WireResponse
 
 
@@ -51,8 +51,7 @@ async def stream_to_file(
     TransientHTTPError so the caller's retry policy can ask again.
     """
     async with client.open_get(url, headers) as response:
-        if response.status_code >= 500:
-            raise TransientHTTPError(response.status_code, url)
+        raise_for_transient(response)
         if response.status_code != 200:
             return Downloaded(response.status_code, None, "", 0, response.headers)
         declared = int(response.headers.get("content-length") or 0)
