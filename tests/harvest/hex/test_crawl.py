@@ -208,19 +208,30 @@ def _sixty_packages() -> list[FakePackage]:
     ]
 
 
+def _signal_mid_crawl(
+    server: HexServer, proc: subprocess.CompletedProcess[str] | subprocess.Popen[str], sig: int
+) -> list[psutil.Process]:
+    """Once 15 tarballs were asked for, send `sig` to the crawl; returns its worker processes."""
+    assert isinstance(proc, subprocess.Popen)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and tarball_requests(server) < 15:
+        time.sleep(0.05)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(sig)
+    return workers
+
+
+def _assert_gone(workers: list[psutil.Process]) -> None:
+    psutil.wait_procs(workers, timeout=10)
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+
 def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
     with HexServer(_sixty_packages(), delay=0.02) as server:
         proc = harvest(server, tmp_path, "--concurrency", "4", wait=False)
-        assert isinstance(proc, subprocess.Popen)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and tarball_requests(server) < 15:
-            time.sleep(0.05)
-        workers = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signal.SIGKILL)
+        workers = _signal_mid_crawl(server, proc, signal.SIGKILL)
         proc.wait()
-        # release workers see their stdin close and exit with the crawl
-        psutil.wait_procs(workers, timeout=10)
-        assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+        _assert_gone(workers)  # release workers see their stdin close and exit with the crawl
         before = tarball_requests(server)
         assert 0 < before < 60
         done = harvest(server, tmp_path, "--concurrency", "4")
@@ -237,23 +248,17 @@ def test_kill_and_rerun_completes_without_duplicates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sigint", ["default", "ignored"])
 def test_sigterm_stops_like_ctrl_c_and_the_rerun_finishes(tmp_path: Path, sigint: str) -> None:
-    # "ignored": started as `nohup ... &` from a script starts it, with SIGINT ignored.
+    # "ignored": as `nohup ... &` in a script starts it, with SIGINT ignored.
     # A slow server (0.1 s an answer): the crawl must still be running when the signal lands.
     with HexServer(_sixty_packages(), delay=0.1) as server:
         proc = harvest(
             server, tmp_path, "--concurrency", "4", wait=False, ignore_sigint=sigint == "ignored"
         )
-        assert isinstance(proc, subprocess.Popen)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and tarball_requests(server) < 15:
-            time.sleep(0.05)
-        workers = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signal.SIGTERM)
+        workers = _signal_mid_crawl(server, proc, signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert "interrupted; rerun to continue" in err
-        psutil.wait_procs(workers, timeout=10)
-        assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+        _assert_gone(workers)
         assert query(tmp_path, "SELECT status FROM crawl_runs") == [("interrupted",)]
         done = harvest(server, tmp_path, "--concurrency", "4")
         assert done.returncode == 0, done.stderr
